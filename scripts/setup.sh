@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Install everything imagegolf needs on Debian 12, idempotently:
+#   apt packages, binfmt_misc entries with the F flag, a podman drop-in for hybrid-cgroup
+#   hosts, and the project's virtualenv in .venv.
+# Run as root, or as a sudo user (it re-runs itself with sudo).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo --preserve-env=CI,IMAGEGOLF_PODMAN_RUNTIME "$0" "$@"
+fi
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+APT_PACKAGES=(
+    python3 python3-venv python3-pip make git ca-certificates tar gzip
+    podman runc uidmap fuse-overlayfs slirp4netns catatonit
+    skopeo containerd docker.io
+    qemu-user-static binfmt-support busybox-static
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing apt packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# binfmt_misc with the F flag: the kernel opens qemu at registration time, so foreign-arch
+# binaries run inside containers whose root has no qemu (Debian registers without F).
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || say "cannot mount binfmt_misc: foreign-arch images will not run"
+fi
+if [ -e /proc/sys/fs/binfmt_misc/register ]; then
+    update-binfmts --enable >/dev/null 2>&1 || true
+    for arch in aarch64 arm riscv64 ppc64le s390x mips64el; do
+        entry="/proc/sys/fs/binfmt_misc/qemu-$arch"
+        static="/usr/bin/qemu-$arch-static"
+        [ -e "$entry" ] && [ -x "$static" ] || continue
+        grep -q '^flags:.*F' "$entry" && continue
+        magic="$(sed -n 's/^magic //p' "$entry")"
+        mask="$(sed -n 's/^mask //p' "$entry")"
+        offset="$(sed -n 's/^offset //p' "$entry")"
+        echo -1 > "$entry"
+        hexesc() { sed 's/\(..\)/\\x\1/g' <<<"$1"; }
+        printf ':qemu-%s:M:%s:%s:%s:%s:F' "$arch" "$offset" "$(hexesc "$magic")" "$(hexesc "$mask")" "$static" \
+            > /proc/sys/fs/binfmt_misc/register
+        say "binfmt qemu-$arch re-registered with the F flag"
+    done
+fi
+
+# podman: crun cannot run containers on cgroup v1 / hybrid hosts, and there the runtime
+# also needs explicit nofile/nproc limits. A pure cgroup v2 host is left as it is.
+DROPIN=/etc/containers/containers.conf.d/50-imagegolf.conf
+if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
+    mkdir -p "$(dirname "$DROPIN")"
+    cat > "$DROPIN" <<'CONF'
+# Written by imagegolf's scripts/setup.sh: this host has a cgroup v1/hybrid hierarchy.
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+
+[engine]
+runtime = "runc"
+CONF
+fi
+
+# The project's virtualenv, reinstalled when pyproject.toml changes.
+VENV="$ROOT/.venv"
+STAMP="$VENV/.imagegolf-installed"
+PY="$(command -v python3)"
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+    say "creating the virtualenv in $VENV"
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+    "$VENV/bin/pip" install -q -e "$ROOT[dev]"
+    echo "$want" > "$STAMP"
+fi
+if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+    chown -R "$SUDO_USER": "$VENV" 2>/dev/null || true
+fi
+say "ready"

@@ -1,0 +1,1 @@
+"""Thin front end: one module per command; ``main`` maps errors to exit codes in one place."""

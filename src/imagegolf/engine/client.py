@@ -1,0 +1,184 @@
+"""Engine operations over the Docker Engine API (dockerd, or podman's compat service)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from imagegolf.engine.sandbox import RunSpec
+from imagegolf.errors import EngineError
+
+_API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one sandboxed run produced; stdout/stderr are capped while streaming."""
+
+    exit_code: int | None  # None when the run was killed by the wall timeout
+    stdout: bytes
+    stderr: bytes
+    wall_ms: int
+    stdout_truncated: bool
+    timed_out: bool
+    oom_killed: bool
+    error: str  # the engine's own error text (start failures), empty otherwise
+
+
+class _CappedStreams:
+    """Collect demultiplexed (stdout, stderr) frames up to caps; note overflow."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.stdout_truncated = False
+        self.overflow = threading.Event()
+
+    def consume(self, frames: Any) -> None:
+        try:
+            for out, err in frames:
+                if out:
+                    room = self.spec.stdout_cap - len(self.stdout)
+                    self.stdout += out[: max(room, 0)]
+                    if len(out) > room:
+                        self.stdout_truncated = True
+                        self.overflow.set()
+                        return
+                if err and len(self.stderr) < self.spec.stderr_cap:
+                    self.stderr += err[: self.spec.stderr_cap - len(self.stderr)]
+        except (*_API_ERRORS, OSError, ValueError):
+            return  # the stream ends when the container is killed or removed
+
+
+class Engine:
+    """A connected engine. Every call goes through this seam."""
+
+    def __init__(self, client: docker.DockerClient, url: str) -> None:
+        self.client = client
+        self.api: docker.APIClient = client.api
+        self.url = url
+
+    def close(self) -> None:
+        self.client.close()
+
+    def describe(self) -> str:
+        """``podman 4.3.1`` / ``docker 20.10.24`` at URL."""
+        try:
+            info = self.api.version()
+        except _API_ERRORS as exc:
+            raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
+        names = [c.get("Name", "") for c in info.get("Components", [])]
+        kind = "podman" if any("Podman" in n for n in names) else "docker"
+        return f"{kind} {info.get('Version', '?')} at {self.url}"
+
+    def load(self, archive: bytes) -> list[str]:
+        """Load a docker-loadable tar (our dual tar); return the image names it created."""
+        try:
+            images = self.client.images.load(archive)
+        except _API_ERRORS as exc:
+            raise EngineError(f"the engine refused the image archive: {_explain(exc)}") from exc
+        names: list[str] = []
+        for image in images:
+            names.extend(image.tags or [image.id])
+        if not names:
+            raise EngineError("the engine loaded the archive but reported no image")
+        return names
+
+    def remove_image(self, name: str) -> None:
+        try:
+            self.api.remove_image(name, force=True)
+        except _API_ERRORS:
+            pass
+
+    def run(self, image: str, spec: RunSpec | None = None) -> RunResult:
+        """Run ``image``'s own Entrypoint/Cmd under ``spec``; the container is always removed."""
+        spec = spec or RunSpec()
+        try:
+            host_config = self.api.create_host_config(**spec.host_config())
+            created = self.api.create_container(image, host_config=host_config, **spec.create_kwargs())
+        except _API_ERRORS as exc:
+            return _failed(_explain(exc))
+        container_id = created["Id"]
+        try:
+            return self._attach_start_wait(container_id, spec)
+        finally:
+            try:
+                self.api.remove_container(container_id, force=True)
+            except _API_ERRORS:
+                pass
+
+    def _attach_start_wait(self, container_id: str, spec: RunSpec) -> RunResult:
+        # Attach before start, so not one byte of a fast program's output is missed.
+        frames = self.api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+        streams = _CappedStreams(spec)
+        reader = threading.Thread(target=streams.consume, args=(frames,), daemon=True)
+        reader.start()
+        started = time.monotonic()
+        try:
+            self.api.start(container_id)
+        except _API_ERRORS as exc:
+            return _failed(_explain(exc), started)
+        exit_code: int | None = None
+        timed_out = False
+        waiter: dict[str, Any] = {}
+
+        def wait() -> None:
+            try:
+                waiter.update(self.api.wait(container_id, timeout=spec.timeout_s + 30))
+            except (*_API_ERRORS, OSError) as exc:
+                waiter["error"] = str(exc)
+
+        wait_thread = threading.Thread(target=wait, daemon=True)
+        wait_thread.start()
+        deadline = started + spec.timeout_s
+        while wait_thread.is_alive() and not streams.overflow.is_set() and time.monotonic() < deadline:
+            wait_thread.join(0.02)
+        if wait_thread.is_alive():
+            timed_out = not streams.overflow.is_set()
+            self._kill(container_id)
+            wait_thread.join(10)
+        else:
+            exit_code = waiter.get("StatusCode")
+        wall_ms = int((time.monotonic() - started) * 1000)
+        reader.join(2)
+        state = self._state(container_id)
+        return RunResult(
+            exit_code=None if timed_out else exit_code,
+            stdout=bytes(streams.stdout),
+            stderr=bytes(streams.stderr),
+            wall_ms=wall_ms,
+            stdout_truncated=streams.stdout_truncated,
+            timed_out=timed_out,
+            oom_killed=bool(state.get("OOMKilled")),
+            error=str(state.get("Error") or waiter.get("error") or ""),
+        )
+
+    def _kill(self, container_id: str) -> None:
+        try:
+            self.api.kill(container_id, signal="SIGKILL")
+        except _API_ERRORS:
+            pass
+
+    def _state(self, container_id: str) -> dict[str, Any]:
+        try:
+            return dict(self.api.inspect_container(container_id).get("State") or {})
+        except _API_ERRORS:
+            return {}
+
+
+def _failed(error: str, started: float | None = None) -> RunResult:
+    wall_ms = int((time.monotonic() - started) * 1000) if started else 0
+    return RunResult(None, b"", b"", wall_ms, False, False, False, error)
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, docker.errors.APIError):
+        return str(exc.explanation or exc)
+    return str(exc)

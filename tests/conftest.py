@@ -1,0 +1,58 @@
+"""Session-wide real services; each is started once, on a private socket, and stopped at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from imagegolf.engine.client import Engine
+from imagegolf.engine.discovery import connect, private_podman
+from tests.services import Containerd, Dockerd, Podman
+
+
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator[Dockerd]:
+    service = Dockerd().start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def containerd() -> Iterator[Containerd]:
+    service = Containerd().start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def podman() -> Iterator[Podman]:
+    cli = Podman()
+    try:
+        yield cli
+    finally:
+        cli.stop()
+
+
+@pytest.fixture(scope="session")
+def podman_engine() -> Iterator[Engine]:
+    """podman's Docker-compatible service, started by imagegolf's own engine discovery."""
+    with private_podman() as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def docker_engine(dockerd: Dockerd) -> Iterator[Engine]:
+    with connect({"DOCKER_HOST": dockerd.url}) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session", params=["podman", "docker"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Every engine test runs on both engines through the same code path."""
+    name = "podman_engine" if request.param == "podman" else "docker_engine"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
