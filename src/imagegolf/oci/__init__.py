@@ -1,0 +1,55 @@
+"""Pure OCI image core: values in, exact bytes out. No files, sockets, subprocesses or clocks."""
+
+from __future__ import annotations
+
+from imagegolf.oci.build import build_image, build_record_image
+from imagegolf.oci.config import ImageConfig, build_config, parse_config
+from imagegolf.oci.descriptor import Descriptor
+from imagegolf.oci.docker_save import image_from_docker_manifest
+from imagegolf.oci.gzip import gunzip, gzip_bytes, iter_gunzip
+from imagegolf.oci.image import Image
+from imagegolf.oci.layers import diff_id_and_length, layer_entries, layer_tar
+from imagegolf.oci.layout import layout_files
+from imagegolf.oci.limits import DEFAULT_CAPS, Caps
+from imagegolf.oci.manifest import Index, Manifest, build_index, build_manifest, parse_index, parse_manifest
+from imagegolf.oci.metrics import SizeMetrics, size_metrics
+from imagegolf.oci.resolve import image_from_index
+from imagegolf.oci.tar_entry import TarEntry
+from imagegolf.oci.tar_read import read_tar
+from imagegolf.oci.tar_write import record_layer_tar, write_tar
+from imagegolf.oci.validate import validate_image, verify_blob
+
+__all__ = [
+    "DEFAULT_CAPS",
+    "Caps",
+    "Descriptor",
+    "Image",
+    "ImageConfig",
+    "Index",
+    "Manifest",
+    "SizeMetrics",
+    "TarEntry",
+    "build_config",
+    "build_image",
+    "build_index",
+    "build_manifest",
+    "build_record_image",
+    "diff_id_and_length",
+    "gunzip",
+    "gzip_bytes",
+    "image_from_docker_manifest",
+    "image_from_index",
+    "iter_gunzip",
+    "layer_entries",
+    "layer_tar",
+    "layout_files",
+    "parse_config",
+    "parse_index",
+    "parse_manifest",
+    "read_tar",
+    "record_layer_tar",
+    "size_metrics",
+    "validate_image",
+    "verify_blob",
+    "write_tar",
+]

@@ -1,0 +1,190 @@
+"""Deterministic layer tars: sorted entries, mtime 0, uid/gid as given (default 0), no user names.
+
+Two shapes:
+- standard: ustar headers (PAX records for long names), padded data, two end blocks; every tar
+  reader accepts it.
+- compact: the smallest bytes Go's archive/tar (Docker, containerd, podman) still reads; each
+  shortcut is commented with the reader rule it relies on (facts.md §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import pairwise
+
+from imagegolf.errors import BadInputError
+from imagegolf.oci.tar_entry import DIRECTORY, FILE, HARDLINK, TYPEFLAG_OF_KIND, TarEntry
+
+BLOCK = 512
+END_OF_ARCHIVE = bytes(2 * BLOCK)
+
+
+def write_tar(entries: Iterable[TarEntry], *, compact: bool = False) -> bytes:
+    """The tar stream of ``entries``, sorted by path; ``compact`` takes the Go-reader shortcuts."""
+    ordered = _sorted_targets_first(entries)
+    out = bytearray()
+    for entry in ordered:
+        data = _content(entry)
+        out += _header(entry, len(data), compact=compact)
+        out += data + bytes(-len(data) % BLOCK)
+    if compact:
+        # Go's reader treats a clean EOF where a header or the padding would start as the end
+        # of the archive (tar/reader.go tryReadFull): no end blocks, no padding after the last file.
+        last_size = len(_content(ordered[-1])) if ordered else 0
+        return bytes(out[: len(out) - (-last_size % BLOCK)])
+    return bytes(out + END_OF_ARCHIVE)
+
+
+def record_layer_tar(name: str, data: bytes, mode: int = 0o755) -> bytes:
+    """The smallest layer tar holding one executable file: one compact header, then the data."""
+    return write_tar([TarEntry.file(name, data, mode)], compact=True)
+
+
+def _content(entry: TarEntry) -> bytes:
+    if entry.kind != FILE:
+        return b""
+    if entry.data is None:
+        raise BadInputError(f"tar entry {entry.path!r} is a file without data")
+    return entry.data
+
+
+def _sorted_targets_first(entries: Iterable[TarEntry]) -> list[TarEntry]:
+    """Entries sorted by path, except that a hard link waits for its target (extraction needs it)."""
+    ordered = sorted(entries, key=lambda entry: entry.path.strip("/"))
+    for before, after in pairwise(ordered):
+        if before.path.strip("/") == after.path.strip("/"):
+            raise BadInputError(f"two tar entries named {before.path!r}")
+    out: list[TarEntry] = []
+    written: set[str] = set()
+    waiting: dict[str, list[TarEntry]] = {}
+
+    def emit(entry: TarEntry) -> None:
+        out.append(entry)
+        written.add(entry.path.strip("/"))
+        for link in waiting.pop(entry.path.strip("/"), []):
+            emit(link)
+
+    for entry in ordered:
+        target = entry.linkname.strip("/")
+        if entry.kind == HARDLINK and target not in written:
+            waiting.setdefault(target, []).append(entry)
+        else:
+            emit(entry)
+    if waiting:
+        raise BadInputError(f"hard links to missing targets: {sorted(waiting)}")
+    return out
+
+
+def _header(entry: TarEntry, size: int, *, compact: bool) -> bytes:
+    name = entry.path.lstrip("/")
+    if entry.kind == DIRECTORY and not name.endswith("/"):
+        name += "/"
+    name_bytes = name.encode()
+    link_bytes = entry.linkname.encode()
+    if not name_bytes or entry.kind not in TYPEFLAG_OF_KIND:
+        raise BadInputError(f"cannot write tar entry {entry.path!r} of kind {entry.kind!r}")
+    split = _split_ustar_name(name_bytes)
+    if split is None or len(link_bytes) > 100:
+        return _pax_header(name_bytes, link_bytes) + _header(
+            TarEntry(
+                name[:99], entry.kind, size, entry.mode, entry.linkname[:99], entry.uid, entry.gid, entry.data
+            ),
+            size,
+            compact=False,
+        )
+    prefix, short_name = split
+    if compact and not prefix:
+        return _compact_header(short_name, entry, size, link_bytes)
+    fields = {
+        0: short_name,
+        100: _octal(entry.mode, 8),
+        108: _octal(entry.uid, 8),
+        116: _octal(entry.gid, 8),
+        124: _octal(size, 12),
+        136: _octal(0, 12),  # mtime 0: deterministic
+        156: TYPEFLAG_OF_KIND[entry.kind],
+        157: link_bytes,
+        257: b"ustar\x0000",
+        329: _octal(0, 8),
+        337: _octal(0, 8),
+        345: prefix,
+    }
+    return _with_checksum(fields, compact=False)
+
+
+def _compact_header(name: bytes, entry: TarEntry, size: int, link: bytes) -> bytes:
+    fields = {
+        0: name,
+        # Octal fields without leading zeros or terminator; zero values left all-NUL: Go's
+        # parseOctal trims NULs and spaces and reads an empty field as 0 (tar/strconv.go).
+        100: _short_octal(entry.mode),
+        108: _short_octal(entry.uid),
+        116: _short_octal(entry.gid),
+        124: _short_octal(size),
+        # A regular file keeps the v7 typeflag NUL; Go maps TypeRegA to a regular file.
+        156: b"" if entry.kind == FILE else TYPEFLAG_OF_KIND[entry.kind],
+        157: link,
+        # No "ustar" magic: Go reads a header with a valid checksum and no magic as v7 format.
+    }
+    return _with_checksum(fields, compact=True)
+
+
+def _with_checksum(fields: dict[int, bytes], *, compact: bool) -> bytes:
+    block = bytearray(BLOCK)
+    for offset, value in fields.items():
+        block[offset : offset + len(value)] = value
+    block[148:156] = b" " * 8  # the checksum is summed with its own field read as spaces
+    checksum = sum(block)
+    if compact:
+        # Minimal digits, NUL-terminated: Go accepts any octal the trimmed field parses to.
+        block[148:156] = _short_octal(checksum).ljust(8, b"\0")
+    else:
+        block[148:156] = b"%06o\0 " % checksum
+    return bytes(block)
+
+
+def _split_ustar_name(name: bytes) -> tuple[bytes, bytes] | None:
+    """(prefix, name) fitting ustar's 155 + 100 bytes, or None when a PAX path is needed."""
+    if len(name) <= 100:
+        return b"", name
+    for cut in range(len(name) - 1, 0, -1):
+        if name[cut : cut + 1] == b"/" and cut <= 155 and len(name) - cut - 1 <= 100:
+            return name[:cut], name[cut + 1 :]
+    return None
+
+
+def _pax_header(name: bytes, link: bytes) -> bytes:
+    records = b""
+    for key, value in ((b"path", name), (b"linkpath", link if len(link) > 100 else b"")):
+        if value:
+            records += _pax_record(key, value)
+    header = {
+        0: b"PaxHeader",
+        100: _octal(0o644, 8),
+        108: _octal(0, 8),
+        116: _octal(0, 8),
+        124: _octal(len(records), 12),
+        136: _octal(0, 12),
+        156: b"x",
+        257: b"ustar\x0000",
+    }
+    return _with_checksum(header, compact=False) + records + bytes(-len(records) % BLOCK)
+
+
+def _pax_record(key: bytes, value: bytes) -> bytes:
+    body = b" " + key + b"=" + value + b"\n"
+    length = len(body) + 1
+    while len(str(length).encode()) + len(body) != length:
+        length += 1
+    return str(length).encode() + body
+
+
+def _octal(value: int, width: int) -> bytes:
+    digits = b"%o" % value
+    if len(digits) > width - 1:
+        raise BadInputError(f"value {value} does not fit a {width}-byte tar field")
+    return digits.rjust(width - 1, b"0") + b"\0"
+
+
+def _short_octal(value: int) -> bytes:
+    return b"" if value == 0 else b"%o" % value

@@ -1,0 +1,56 @@
+"""Checks every image must pass, whoever built it (attacks.md §4–8): one place, every backend."""
+
+from __future__ import annotations
+
+from imagegolf.errors import BadInputError, DigestMismatchError
+from imagegolf.oci import media
+from imagegolf.oci.descriptor import Descriptor
+from imagegolf.oci.image import Image
+from imagegolf.oci.layers import diff_id_and_length
+from imagegolf.oci.limits import DEFAULT_CAPS, Caps, check_cap
+from imagegolf.oci.manifest import platform_matches
+from imagegolf.platform import Platform
+
+
+def verify_blob(descriptor: Descriptor, data: bytes, *, what: str = "blob") -> None:
+    """The bytes have exactly the size and digest the descriptor claims."""
+    if len(data) != descriptor.size:
+        raise DigestMismatchError(
+            f"{what} {descriptor.digest} is {len(data)} bytes, but its descriptor says {descriptor.size}"
+        )
+    descriptor.digest.verify(data, what=what)
+
+
+def validate_image(image: Image, *, platform: Platform | None = None, caps: Caps = DEFAULT_CAPS) -> list[int]:
+    """Validate descriptors, media types, caps and diff_ids; returns each layer's tar length."""
+    manifest = image.manifest
+    check_cap(len(image.layers), caps.layer_count, "the number of layers")
+    if manifest.config.media_type not in media.CONFIGS:
+        raise BadInputError(f"the config has media type {manifest.config.media_type!r}, not an image config")
+    verify_blob(manifest.config, image.config_bytes, what="config")
+    if len(manifest.layers) != len(image.layers):
+        raise BadInputError(
+            f"the manifest lists {len(manifest.layers)} layers but {len(image.layers)} were read"
+        )
+    if len(image.config.diff_ids) != len(image.layers):
+        raise BadInputError(
+            f"the config lists {len(image.config.diff_ids)} diff_ids for {len(image.layers)} layers"
+        )
+    if platform is not None and not platform_matches(platform, image.platform):
+        raise BadInputError(f"the image is for {image.platform}, not {platform}")
+    lengths = []
+    for number, (descriptor, blob, diff_id) in enumerate(
+        zip(manifest.layers, image.layers, image.config.diff_ids, strict=True), start=1
+    ):
+        if descriptor.urls:
+            raise BadInputError(f"layer {number} is a foreign layer (urls), which imagegolf refuses")
+        check_cap(len(blob), caps.compressed_bytes, f"the size of layer {number}")
+        verify_blob(descriptor, blob, what=f"layer {number}")
+        actual, length = diff_id_and_length(blob, descriptor.media_type, caps=caps)
+        if actual != diff_id:
+            raise DigestMismatchError(
+                f"layer {number} decompresses to {actual}, but the config's diff_id is {diff_id}",
+                hint="diff_ids must be the sha256 of each uncompressed layer tar, in order",
+            )
+        lengths.append(length)
+    return lengths

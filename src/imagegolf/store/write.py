@@ -1,0 +1,88 @@
+"""Write images to disk: an OCI layout directory, or the dual tar (OCI layout + docker manifest.json)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from imagegolf.errors import BadInputError, OutputError
+from imagegolf.oci import media
+from imagegolf.oci.descriptor import Descriptor
+from imagegolf.oci.image import Image
+from imagegolf.oci.layout import INDEX_FILE, OCI_LAYOUT_FILE, layout_files, layout_index_json
+from imagegolf.oci.manifest import build_index, parse_index
+from imagegolf.oci.tar_entry import TarEntry
+from imagegolf.oci.tar_write import write_tar
+
+
+def dual_tar_bytes(image: Image, name: str) -> bytes:
+    """The dual archive as bytes: deterministic tar (sorted, mtime 0, uid/gid 0) of the layout files."""
+    files = layout_files(image, name, docker_manifest=True)
+    directories = {os.path.dirname(path) for path in files} - {""}
+    directories |= {os.path.dirname(d) for d in directories} - {""}
+    entries = [TarEntry.directory(d) for d in directories]
+    entries += [TarEntry.file(path, data, 0o644) for path, data in files.items()]
+    # Standard tar, not the compact one: this archive is read by tools other than Go's tar reader.
+    return write_tar(entries)
+
+
+def write_dual_tar(image: Image, path: str | Path, name: str) -> Path:
+    """Write the dual archive to ``path`` (replacing it atomically); returns the path."""
+    target = Path(path)
+    _require_parent(target)
+    if target.is_dir():
+        raise OutputError(f"cannot write the archive to {target}: it is a directory", hint="name a .tar file")
+    temporary = target.with_name(f".{target.name}.part")
+    try:
+        temporary.write_bytes(dual_tar_bytes(image, name))
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target}: {error.strerror}") from None
+    return target
+
+
+def write_oci_dir(image: Image, path: str | Path, name: str) -> Path:
+    """Write (or add to) an OCI layout directory; an image already there under ``name`` is replaced."""
+    root = Path(path)
+    _require_parent(root)
+    if root.exists() and not root.is_dir():
+        raise OutputError(f"cannot write an OCI layout to {root}: it is a file")
+    if root.is_dir() and any(root.iterdir()) and not (root / OCI_LAYOUT_FILE).is_file():
+        raise OutputError(
+            f"{root} is not empty and not an OCI layout", hint="choose a new or empty directory"
+        )
+    files = layout_files(image, name)
+    files[INDEX_FILE] = _merged_index(root / INDEX_FILE, image, name)
+    try:
+        for relative, data in sorted(files.items()):
+            destination = root / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(data)
+    except OSError as error:
+        raise OutputError(f"cannot write the OCI layout {root}: {error.strerror}") from None
+    return root
+
+
+def _merged_index(index_path: Path, image: Image, name: str) -> bytes:
+    """Our index.json entry, plus the entries of an existing layout that name other images."""
+    ours = parse_index(layout_index_json(image.manifest_descriptor, name)).manifests[0]
+    if not index_path.is_file():
+        return build_index([ours])
+    try:
+        existing = parse_index(index_path.read_bytes())
+    except (OSError, BadInputError) as error:
+        raise OutputError(f"cannot add to {index_path}: {error}") from None
+    our_name = ours.annotation(media.ANNOTATION_CONTAINERD_NAME)
+    kept: list[Descriptor] = [
+        d for d in existing.manifests if d.annotation(media.ANNOTATION_CONTAINERD_NAME) != our_name
+    ]
+    return build_index([*kept, ours])
+
+
+def _require_parent(path: Path) -> None:
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: directory {parent} does not exist", hint="create it first")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {path}: directory {parent} is not writable")

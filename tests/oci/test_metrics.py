@@ -1,0 +1,51 @@
+"""The five size metrics from bytes alone (facts.md §4); engines check them in tests/store."""
+
+from __future__ import annotations
+
+from imagegolf.oci.build import build_image
+from imagegolf.oci.gzip import gunzip
+from imagegolf.oci.metrics import classic_layer_size, size_metrics
+from imagegolf.oci.tar_entry import TarEntry
+from imagegolf.oci.tar_read import read_tar
+from imagegolf.platform import LINUX_AMD64
+
+FILES = [
+    TarEntry.directory("bin"),
+    TarEntry.file("bin/prog", b"p" * 1000, 0o755),
+    TarEntry.hardlink("bin/again", "bin/prog"),  # same inode: counted once
+    TarEntry.symlink("prog", "bin/prog"),  # st_size = len("bin/prog")
+    TarEntry.file("empty", b""),
+    TarEntry.file("etc/.wh.gone", b""),  # a whiteout: 0
+]
+
+
+def test_classic_size_counts_inodes_once() -> None:
+    assert classic_layer_size(FILES) == 1000 + len("bin/prog")
+
+
+def test_a_path_written_twice_counts_its_last_entry() -> None:
+    entries = [TarEntry.file("a", b"x" * 10), TarEntry.file("a", b"y" * 3)]
+    assert classic_layer_size(entries) == 3
+
+
+def test_all_five_metrics_of_a_multi_file_image() -> None:
+    image = build_image(FILES, LINUX_AMD64, cmd=["/prog"])
+    metrics = size_metrics(image)
+    tar = gunzip(image.layers[0])
+    assert len(list(read_tar(tar))) == len(FILES)
+    m, c, layer = len(image.manifest_bytes), len(image.config_bytes), len(image.layers[0])
+    assert metrics.as_dict() == {
+        "docker_classic": 1008,
+        "containerd_content": m + c + layer,
+        "podman": len(tar) + c + 2 * m,
+        "registry_compressed": layer,
+        "pull_bytes": m + c + layer,
+    }
+
+
+def test_an_index_counts_in_pull_bytes() -> None:
+    import dataclasses
+
+    image = build_image(FILES, LINUX_AMD64, cmd=["/prog"])
+    through_index = dataclasses.replace(image, index=b"x" * 300)
+    assert size_metrics(through_index).pull_bytes == size_metrics(image).pull_bytes + 300
