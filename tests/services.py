@@ -57,10 +57,16 @@ class Dockerd:
     def start(self) -> Dockerd:
         log = Path(self.dir, "dockerd.log")
         cmd = [
-            self.binary, "--bridge=none", "--iptables=false", "--ip-masq=false",
-            f"--data-root={self.dir}/root", f"--exec-root={self.dir}/exec",
-            f"--pidfile={self.dir}/docker.pid", f"--host={self.url}",
-            "--containerd-namespace=imagegolf-test", "--containerd-plugins-namespace=imagegolf-test-p",
+            self.binary,
+            "--bridge=none",
+            "--iptables=false",
+            "--ip-masq=false",
+            f"--data-root={self.dir}/root",
+            f"--exec-root={self.dir}/exec",
+            f"--pidfile={self.dir}/docker.pid",
+            f"--host={self.url}",
+            "--containerd-namespace=imagegolf-test",
+            "--containerd-plugins-namespace=imagegolf-test-p",
         ]
         with log.open("wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -72,7 +78,9 @@ class Dockerd:
             time.sleep(0.2)
         return self
 
-    def docker(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    def docker(
+        self, *args: str, check: bool = True, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         client = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else require("docker")
         return subprocess.run(
             [client, "-H", self.url, *args], capture_output=True, check=check, input=input, timeout=300
@@ -106,7 +114,9 @@ class Containerd:
         log = Path(self.dir, "containerd.log")
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [self.binary, "--config", str(config)], stdout=out, stderr=subprocess.STDOUT,
+                [self.binary, "--config", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         _wait_for_socket(self.socket, self.proc, log, 30)
@@ -115,7 +125,9 @@ class Containerd:
     def ctr(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [self.ctr_binary, "--address", self.socket, "--namespace", "imagegolf", *args],
-            capture_output=True, check=check, timeout=timeout,
+            capture_output=True,
+            check=check,
+            timeout=timeout,
         )
 
     def stop(self) -> None:
@@ -131,12 +143,21 @@ class Podman:
         self.binary = require("podman")
         self.dir = tempfile.mkdtemp(prefix="igp-", dir="/tmp")
 
-    def podman(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    def podman(
+        self, *args: str, check: bool = True, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         from imagegolf.engine.podman_service import runtime_flags
 
         cmd = [
-            self.binary, "--root", f"{self.dir}/root", "--runroot", f"{self.dir}/run",
-            "--storage-driver", "overlay", *runtime_flags(), *args,
+            self.binary,
+            "--root",
+            f"{self.dir}/root",
+            "--runroot",
+            f"{self.dir}/run",
+            "--storage-driver",
+            "overlay",
+            *runtime_flags(),
+            *args,
         ]
         return subprocess.run(cmd, capture_output=True, check=check, input=input, timeout=300)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.archive import busybox_image
 
 from imagegolf.engine import Engine, RunSpec
-from tests.archive import busybox_image
 
 pytestmark = pytest.mark.engine
 
@@ -46,8 +46,11 @@ def test_no_network_interfaces_but_loopback(engine: Engine) -> None:
 
 
 def test_limits_apply(engine: Engine) -> None:
-    result = _sh(engine, "ulimit -n; ulimit -c; /bin/busybox cat /sys/fs/cgroup/pids/pids.max 2>/dev/null "
-                 "|| /bin/busybox cat /sys/fs/cgroup/pids.max")
+    result = _sh(
+        engine,
+        "ulimit -n; ulimit -c; /bin/busybox cat /sys/fs/cgroup/pids/pids.max 2>/dev/null "
+        "|| /bin/busybox cat /sys/fs/cgroup/pids.max",
+    )
     nofile, core, pids = result.stdout.split()
     assert (int(nofile), int(core), int(pids)) == (RunSpec().nofile, 0, RunSpec().pids_limit)
 

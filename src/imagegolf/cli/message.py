@@ -12,7 +12,10 @@ DEFAULT_MESSAGE = "hello IDBS engineering"
 
 def add_message_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "message", nargs="?", default=DEFAULT_MESSAGE, metavar="MESSAGE",
+        "message",
+        nargs="?",
+        default=DEFAULT_MESSAGE,
+        metavar="MESSAGE",
         help=f"what the image prints (default: {DEFAULT_MESSAGE!r}); any bytes, a newline is appended",
     )
     parser.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -92,10 +93,8 @@ class Engine:
         return names
 
     def remove_image(self, name: str) -> None:
-        try:
+        with contextlib.suppress(*_API_ERRORS):
             self.api.remove_image(name, force=True)
-        except _API_ERRORS:
-            pass
 
     def run(self, image: str, spec: RunSpec | None = None) -> RunResult:
         """Run ``image``'s own Entrypoint/Cmd under ``spec``; the container is always removed."""
@@ -109,10 +108,8 @@ class Engine:
         try:
             return self._attach_start_wait(container_id, spec)
         finally:
-            try:
+            with contextlib.suppress(*_API_ERRORS):
                 self.api.remove_container(container_id, force=True)
-            except _API_ERRORS:
-                pass
 
     def _attach_start_wait(self, container_id: str, spec: RunSpec) -> RunResult:
         # Attach before start, so not one byte of a fast program's output is missed.
@@ -161,10 +158,8 @@ class Engine:
         )
 
     def _kill(self, container_id: str) -> None:
-        try:
+        with contextlib.suppress(*_API_ERRORS):
             self.api.kill(container_id, signal="SIGKILL")
-        except _API_ERRORS:
-            pass
 
     def _state(self, container_id: str) -> dict[str, Any]:
         try:

@@ -23,7 +23,9 @@ class RunSpec:
     stderr_cap: int = 64 * 1024
     user: str = NOBODY
     working_dir: str = "/"  # forced: the image's WorkingDir may point at /proc/self/fd
-    env: tuple[str, ...] = field(default=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",))
+    env: tuple[str, ...] = field(
+        default=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
+    )
 
     def create_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``APIClient.create_container`` (host config excluded)."""

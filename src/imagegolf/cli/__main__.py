@@ -1,0 +1,3 @@
+from imagegolf.cli.main import entry
+
+entry()

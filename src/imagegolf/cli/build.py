@@ -1,0 +1,118 @@
+"""``imagegolf build``: the smallest image that prints MESSAGE, as exact bytes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from imagegolf import oci, store
+from imagegolf.cli import images
+from imagegolf.cli.context import Context
+from imagegolf.cli.format import human_size
+from imagegolf.cli.message import add_message_arguments, message_bytes
+from imagegolf.errors import UsageError
+from imagegolf.platform import DEFAULT
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "build",
+        help="build the smallest image that prints MESSAGE",
+        description="Build the smallest image that prints MESSAGE, byte-exact and "
+        "reproducible, without a container engine.",
+    )
+    add_message_arguments(parser)
+    images.add_platform_argument(parser, str(DEFAULT))
+    parser.add_argument(
+        "--mode",
+        choices=["embed", "argv"],
+        default="embed",
+        help="embed: MESSAGE inside the ELF (default); argv: the ELF prints argv[1], MESSAGE goes into CMD",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["portable", "modern"],
+        default="portable",
+        help="portable: any Linux >= 4.x (default); modern: tricks that need the "
+        "newer ELF loader (Linux >= 6.x)",
+    )
+    parser.add_argument("--strategy", default="teensy", help="how to build (only 'teensy' for now)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.tar",
+        help="write a tar loadable by docker/podman load and ctr import (default: image.tar)",
+    )
+    out.add_argument("--oci-dir", metavar="DIR", help="write (or add to) an OCI image layout directory")
+    out.add_argument("--load", action="store_true", help="load into the local engine instead of a file")
+    parser.add_argument(
+        "--name", default=images.DEFAULT_NAME, help=f"image name (default: {images.DEFAULT_NAME})"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    if args.strategy != "teensy":
+        raise UsageError(f"unknown strategy {args.strategy!r}", hint="only 'teensy' exists so far")
+    message = message_bytes(args)
+    platform = images.parse_platform(args.platform) or DEFAULT
+    program, image = images.program_image(message, platform, args.mode, args.profile)
+    metrics = oci.size_metrics(image)
+    where = _write(args, image, ctx)
+    summary = {
+        "platform": str(platform),
+        "mode": args.mode,
+        "profile": args.profile,
+        "program_bytes": len(program),
+        "message_bytes": len(message),
+        "manifest_digest": str(image.manifest_digest),
+        "metrics": metrics.as_dict(),
+        "output": where,
+    }
+    if args.json:
+        ctx.out(json.dumps(summary, indent=2))
+        return 0
+    _print_summary(ctx, summary, args)
+    return 0
+
+
+def _write(args: argparse.Namespace, image: oci.Image, ctx: Context) -> str:
+    if args.load:
+        from imagegolf.engine import connect
+
+        with connect(ctx.environ) as engine:
+            names = engine.load(store.dual_tar_bytes(image, args.name))
+        return f"engine:{names[0]}"
+    if args.oci_dir:
+        return str(store.write_oci_dir(image, Path(args.oci_dir), args.name))
+    return str(store.write_dual_tar(image, Path(args.output or "image.tar"), args.name))
+
+
+def _print_summary(ctx: Context, summary: dict[str, Any], args: argparse.Namespace) -> None:
+    m = summary["metrics"]
+    size, message = summary["program_bytes"], summary["message_bytes"]
+    where_message = (
+        f"{size - message} bytes + the {message}-byte message"
+        if args.mode == "embed"
+        else (f"the {message}-byte message is in CMD")
+    )
+    ctx.out(
+        f"{summary['platform']} {summary['mode']}/{summary['profile']}: {size}-byte ELF ({where_message})"
+    )
+    ctx.out(f"digest   {summary['manifest_digest']}")
+    for name, value in m.items():
+        ctx.out(f"  {name:<20} {value:>8}  {human_size(value)}")
+    where = summary["output"]
+    ctx.out(f"wrote    {where}")
+    if where.startswith("engine:"):
+        ctx.out(f"run it:  podman run --rm {where[7:]}   (or docker run --rm …)")
+    elif args.oci_dir:
+        ctx.out(f"run it:  imagegolf run {where}")
+    else:
+        ctx.out(
+            f"run it:  imagegolf run {where}   or   podman load -i {where} && podman run --rm {args.name}"
+        )

@@ -1,0 +1,36 @@
+"""``imagegolf explain SOURCE``: the entry file's bytes, field by field, with its disassembly."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from imagegolf.cli import images
+from imagegolf.cli.context import Context
+from imagegolf.elf.annotate import annotate
+from imagegolf.errors import BadInputError
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("explain", help="annotated hexdump and disassembly of the image's entry file")
+    parser.add_argument("source", metavar="SOURCE", help="a .tar or OCI dir")
+    images.add_platform_argument(parser, None)
+    parser.add_argument("--message", help="the message to mark in the dump (default: found from CMD if argv)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    image = images.read_source(args.source, images.parse_platform(args.platform))
+    found = images.entry_file(image)
+    if found is None:
+        raise BadInputError(
+            f"{args.source}: the image's command {list(image.config.argv)} names no file in its layers",
+            hint="explain shows the file an image runs; this image runs none of its own",
+        )
+    path, data = found
+    message = args.message.encode() if args.message else None
+    if not data.startswith(b"\x7fELF"):
+        raise BadInputError(f"/{path.lstrip('/')} is not an ELF file ({len(data)} bytes)")
+    ctx.out(f"/{path.lstrip('/')}: {len(data)} bytes, run as {list(image.config.argv)}")
+    ctx.out(annotate(data, message=message))
+    return 0

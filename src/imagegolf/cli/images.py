@@ -1,0 +1,80 @@
+"""What several commands share: building the program image, reading SOURCE, the summary."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from imagegolf import elf, oci, store
+from imagegolf.errors import UsageError
+from imagegolf.platform import Platform
+
+DEFAULT_NAME = "localhost/imagegolf:latest"
+
+
+def add_platform_argument(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument(
+        "--platform",
+        default=default,
+        metavar="P",
+        help="linux/386, linux/amd64 or linux/arm64" + (f" (default: {default})" if default else ""),
+    )
+
+
+def parse_platform(text: str | None) -> Platform | None:
+    if text is None:
+        return None
+    if "," in text or text == "all":
+        raise UsageError(
+            f"--platform {text}: multi-platform images are not supported yet", hint="give one platform"
+        )
+    return Platform.parse(text)
+
+
+def program_image(message: bytes, platform: Platform, mode: str, profile: str) -> tuple[bytes, oci.Image]:
+    """The hand-made ELF for ``message`` and its record-shaped image."""
+    program = elf.build_program(message, platform, elf.Mode(mode), elf.Profile(profile))
+    args = [message.decode("utf-8")] if mode == elf.Mode.ARGV else []
+    return program, oci.build_record_image(program, platform, args=args)
+
+
+def read_source(source: str, platform: Platform | None) -> oci.Image:
+    """SOURCE as an image: a file (dual/docker/oci archive) or an OCI layout directory."""
+    if not Path(source).exists():
+        hint = "give a .tar written by `imagegolf build -o`, `docker save` or `podman save`, or an OCI dir"
+        if ":" in source or "/" in source:
+            hint = "registry references are not supported yet; " + hint
+        raise UsageError(f"no such file or directory: {source}", hint=hint)
+    return store.read_source(Path(source), platform)
+
+
+def entry_file(image: oci.Image) -> tuple[str, bytes] | None:
+    """The file the image runs (first word of Entrypoint+Cmd), found in its layers."""
+    argv = image.config.argv
+    if not argv:
+        return None
+    wanted = argv[0].lstrip("/")
+    found: tuple[str, bytes] | None = None
+    for descriptor, layer in zip(image.manifest.layers, image.layers, strict=True):
+        for entry in oci.layer_entries(layer, descriptor.media_type, keep_data=True):
+            if entry.path.lstrip("/") == wanted and entry.data is not None:
+                found = (entry.path, entry.data)
+    return found
+
+
+def files_listing(image: oci.Image) -> list[dict[str, Any]]:
+    """Every entry of every layer: path, size, mode (octal string), as inspect --json shows."""
+    files: list[dict[str, Any]] = []
+    for descriptor, layer in zip(image.manifest.layers, image.layers, strict=True):
+        for entry in oci.layer_entries(layer, descriptor.media_type):
+            row: dict[str, Any] = {
+                "path": "/" + entry.path.lstrip("/"),
+                "size": entry.size,
+                "mode": f"{entry.mode & 0o7777:04o}",
+                "type": entry.kind,
+            }
+            if entry.linkname:
+                row["link"] = entry.linkname
+            files.append(row)
+    return files
