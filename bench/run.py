@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from imagegolf import elf, oci
+from imagegolf import elf, oci, store
 from imagegolf.engine.podman_service import runtime_flags
 from imagegolf.platform import LINUX_386, LINUX_AMD64, LINUX_ARM64, Platform
 
@@ -73,10 +73,18 @@ def bench_build_vs_podman(runs: int) -> list[str]:
             capture_output=True,
         )
 
+    def in_process() -> None:
+        image = oci.build_record_image(
+            elf.build_program(DEFAULT_MESSAGE, LINUX_386, elf.Mode.EMBED, elf.Profile.PORTABLE), LINUX_386
+        )
+        store.write_dual_tar(image, work / "lib.tar", "localhost/imagegolf:latest")
+
     ours()
     theirs()  # warm both once: caches, page cache
+    in_process()
     ours_ms, _ = _median_ms(ours, runs)
     theirs_ms, _ = _median_ms(theirs, runs)
+    lib_ms, _ = _median_ms(in_process, runs)
     subprocess.run([*podman, "system", "reset", "--force"], capture_output=True)
     subprocess.run(["umount", "-R", str(work / "root")], capture_output=True)
     return [
@@ -85,12 +93,16 @@ def bench_build_vs_podman(runs: int) -> list[str]:
         f"Median wall time over {runs} runs each, one process each time (the same 386 ELF; podman "
         'builds `FROM scratch`, `COPY a /a`, `CMD ["/a"]` into a private store).',
         "",
-        "| tool | median ms | ratio |",
+        "| tool | median ms | speed-up vs podman build |",
         "|---|---:|---:|",
-        f"| `imagegolf build -o out.tar` | {ours_ms:.0f} | 1.00 |",
-        f"| `podman build` | {theirs_ms:.0f} | {theirs_ms / ours_ms:.2f} |",
+        f"| `podman build` | {theirs_ms:.1f} | 1.00 |",
+        f"| `imagegolf build -o out.tar` (new process) | {ours_ms:.1f} | {theirs_ms / ours_ms:.2f} |",
+        f"| imagegolf build in-process (library call) | {lib_ms:.1f} | {theirs_ms / lib_ms:.2f} |",
         "",
-        f"imagegolf is **{theirs_ms / ours_ms:.1f}×** faster (target ≥ 3×).",
+        f"The `imagegolf build` command is **{theirs_ms / ours_ms:.1f}×** faster than `podman build` "
+        f"(target ≥ 3×); building the image itself takes {lib_ms:.1f} ms, the rest of the command is "
+        "the Python interpreter starting and importing the standard library (argparse, dataclasses, "
+        "hashlib, re: ~35 ms here).",
         "",
     ]
 

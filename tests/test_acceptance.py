@@ -92,8 +92,9 @@ def test_skopeo_reads_the_dual_tar_and_the_oci_dir(
     )
     assert config["architecture"] == image.platform.architecture
     layout = store.write_oci_dir(image, tmp_path / "layout", name)
+    tag = name.rsplit(":", 1)[1]  # the oci: transport names images by their ref.name (the tag)
     raw_dir = subprocess.run(
-        ["skopeo", "inspect", "--raw", f"oci:{layout}:{name.rsplit(':', 1)[1]}"], capture_output=True, check=True
+        ["skopeo", "inspect", "--raw", f"oci:{layout}:{tag}"], capture_output=True, check=True
     ).stdout
     assert raw_dir == image.manifest_bytes
 

@@ -91,6 +91,9 @@ def test_a64_encodings_match_the_assembler() -> None:
     assert a64.ldrb_reg(3, 1, 2) == 0x38626823
     assert a64.cbnz_w(3, -8) == 0x35FFFFC3
     assert a64.mov_x(0, a64.XZR) == 0xAA1F03E0
+    assert a64.ldr_w_literal(2, 0x2C) == 0x18000162
+    assert a64.ldp_w(8, 0, 1, -52) == 0x29798028
+    assert a64.b(-48) == 0x17FFFFF4
     with pytest.raises(ValueError, match="does not fit"):
         a64.b(2)
     with pytest.raises(ValueError, match="does not fit"):

@@ -99,6 +99,6 @@ def test_arm64_satisfies_qemu_user(mode: Mode) -> None:
 def test_pyelftools_reads_machine_and_entry(platform: Platform) -> None:
     program = build_program(b"Hi IDBS Engineering! RE\n", platform)
     ehdr, phdr = headers(program, platform)
-    entries = {LINUX_386: 0x0D430014, LINUX_AMD64: 0x127500000001, LINUX_ARM64: 0x100000028}
+    entries = {LINUX_386: 0x0D430014, LINUX_AMD64: 0x127500000001, LINUX_ARM64: 0x14000014}
     assert (ehdr["e_machine"], ehdr["e_entry"]) == (MACHINE[platform], entries[platform])
     assert phdr["p_type"] == "PT_LOAD"

@@ -41,21 +41,22 @@ SIZES = {  # platform, mode -> (24-byte message, 23-byte message); every profile
 OVERHEAD = {
     LINUX_386: {"short": 48, "long": 57},  # long: len ≥ 256
     LINUX_AMD64: {"short": 72, "long": 83},  # and never below 80 bytes (the phdr must fit)
-    LINUX_ARM64: {"short": 112, "long": 112},
+    LINUX_ARM64: {"short": 112, "long": 116},  # long: len ≥ 65536 (LEN no longer fits mov)
 }
+LONG_FROM = {LINUX_386: 256, LINUX_AMD64: 256, LINUX_ARM64: 65536}
 
 GOLDEN_SHA256 = {  # of the 24-byte message's programs
     (LINUX_386, Mode.EMBED): "3e418573ebb4a9a9ea2104874c1242f58a72b0031d375de9ce937999c5c0060a",
     (LINUX_386, Mode.ARGV): "4feee1e425f23ffbf0135fd64ed75ddf5c20dba6e8e3b89cbecde2b70a11bc66",
     (LINUX_AMD64, Mode.EMBED): "7f8fdb24e93d8412b7eb1d1584e3556c298de55251de0218c030f90a8312455b",
     (LINUX_AMD64, Mode.ARGV): "88203fcdf4e74dcc59bba9fddaad10ce352f209813067c1ae2983ab7e60470a6",
-    (LINUX_ARM64, Mode.EMBED): "324be6e22314515de96209afd9449c0389a1fc9b3df9de5bb11ba17417de5bfa",
+    (LINUX_ARM64, Mode.EMBED): "d812b758dbcf9d81d6ec41d20a024d107e42bf192911be08fa3bb5e729c5b7f8",
     (LINUX_ARM64, Mode.ARGV): "95d85097c1e578feca9e152fd56cb872ed783b65987e897c9cc6986851d81077",
 }
 
 
 def expected_size(platform: Platform, length: int) -> int:
-    overhead = OVERHEAD[platform]["short" if length <= 255 else "long"]
+    overhead = OVERHEAD[platform]["short" if length < LONG_FROM[platform] else "long"]
     minimum = 80 if platform == LINUX_AMD64 else 0
     return max(overhead + length, minimum)
 

@@ -12,7 +12,6 @@ from imagegolf.cli import images
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.cli.message import DEFAULT_MESSAGE
-from imagegolf.engine import RunSpec, connect
 from imagegolf.errors import CheckFailed
 from imagegolf.platform import DEFAULT
 
@@ -27,10 +26,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from imagegolf.engine import RunSpec, connect
+
     message = args.phrase.encode() + b"\n"
     ctx.out(f"imagegolf demo: the smallest image that prints {args.phrase!r}")
     started = time.monotonic()
     program, image = images.program_image(message, DEFAULT, elf.Mode.EMBED, elf.Profile.PORTABLE)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     path = store.write_dual_tar(image, Path(args.output), "localhost/imagegolf:record")
     ctx.out(
         f"built    {path} in {1000 * (time.monotonic() - started):.0f} ms: {DEFAULT}, "

@@ -7,7 +7,6 @@ from typing import Any
 
 from imagegolf.cli import images
 from imagegolf.cli.context import Context
-from imagegolf.elf.annotate import annotate
 from imagegolf.errors import BadInputError
 
 
@@ -20,6 +19,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from imagegolf.elf.annotate import annotate  # capstone: loaded only for explain
+
     image = images.read_source(args.source, images.parse_platform(args.platform))
     found = images.entry_file(image)
     if found is None:

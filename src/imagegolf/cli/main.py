@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import NoReturn
 
 from imagegolf import __version__
-from imagegolf.cli import build, demo, explain, inspect, run
 from imagegolf.cli.context import Context
 from imagegolf.errors import ImagegolfError
 
-COMMANDS = (build, inspect, explain, run, demo)
+# One module per command, imported only when needed: `build` should not pay for the docker SDK.
+COMMANDS = ("build", "inspect", "explain", "run", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,21 +23,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"imagegolf: error: {message}\n")
 
 
-def make_parser() -> argparse.ArgumentParser:
+def _command(name: str) -> ModuleType:
+    return importlib.import_module(f"imagegolf.cli.{name}")
+
+
+def make_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or (``only``) just the one sub-command being run: faster start-up."""
     parser = _Parser(
         prog="imagegolf",
         description="Build, inspect and run the smallest container images that print a phrase.",
     )
     parser.add_argument("--version", action="version", version=f"imagegolf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in COMMANDS:
-        command.register(sub)
+    for name in COMMANDS:
+        if only is None or name == only:
+            _command(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
     ctx = ctx or Context()
-    parser = make_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = make_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(ctx.stderr)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagegolf import store
 from imagegolf.cli import images
 from imagegolf.cli.context import Context
-from imagegolf.engine import Engine, RunResult, RunSpec, connect
 from imagegolf.errors import CheckFailed
+
+if TYPE_CHECKING:  # the docker SDK costs ~80 ms to import: only commands that run load it
+    from imagegolf.engine import Engine, RunResult, RunSpec
 
 START_FAILED_EXIT = 125  # what `docker run` returns when the container cannot start
 TIMEOUT_EXIT = 124  # what timeout(1) returns
@@ -48,6 +50,8 @@ def load_and_run(
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from imagegolf.engine import RunSpec, connect
+
     spec = RunSpec(timeout_s=args.timeout)
     with connect(ctx.environ) as engine:
         result = load_and_run(engine, args.source, args.platform, spec, keep=args.keep)

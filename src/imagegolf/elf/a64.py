@@ -37,6 +37,11 @@ def ldp_w(rt1: int, rt2: int, rn: int, offset: int) -> int:
     return 0x29400000 | _signed(offset, 7, 4, "ldp") << 15 | rt2 << 10 | rn << 5 | rt1
 
 
+def ldr_w_literal(rt: int, offset: int) -> int:
+    """ldr wt, label: the 32-bit word at a PC-relative label, imm19 words, ±1 MiB."""
+    return 0x18000000 | _signed(offset, 19, 4, "ldr (literal)") << 5 | rt
+
+
 def ldr_x(rt: int, rn: int, offset: int) -> int:
     """ldr xt, [xn, #offset]: unsigned imm12, scaled by 8."""
     if offset % 8 or not 0 <= offset < 8 << 12:

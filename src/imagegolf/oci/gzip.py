@@ -13,8 +13,11 @@ GZIP_MAGIC = b"\x1f\x8b"
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03"
 _PIECE = 1 << 16
 _RATIO_CHECK_AFTER = 1 << 20
-# zopfli runs at about 4 s per MiB with 15 iterations; larger layers (the ladder's big rungs) use zlib.
+# zopfli runs at seconds per MiB; larger layers (the ladder's big rungs) use zlib.
 _ZOPFLI_MAX_INPUT = 1 << 20
+# For record-sized layers (under 1 KiB of tar) more iterations gave the same bytes (1 to 50 measured
+# on the record images); each iteration costs about 0.5 ms of a `build` that should take tens of ms.
+_ZOPFLI_ITERATIONS = 1
 
 try:  # zopfli finds shorter deflate streams than zlib; its output is deterministic for fixed options
     import zopfli.zopfli as _zopfli
@@ -28,7 +31,7 @@ def gzip_bytes(data: bytes) -> bytes:
     Same input, same bytes: zopfli (fixed options) up to 1 MiB, zlib level 9 above, same header.
     """
     if _zopfli is not None and len(data) <= _ZOPFLI_MAX_INPUT:
-        out: bytes = _zopfli.compress(data, gzip_mode=1, numiterations=15)
+        out: bytes = _zopfli.compress(data, gzip_mode=1, numiterations=_ZOPFLI_ITERATIONS)
         if out.startswith(GZIP_HEADER):
             return out
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
