@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform as host_platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,6 +88,7 @@ def bench_build_vs_podman(runs: int) -> list[str]:
     lib_ms, _ = _median_ms(in_process, runs)
     subprocess.run([*podman, "system", "reset", "--force"], capture_output=True)
     subprocess.run(["umount", "-R", str(work / "root")], capture_output=True)
+    shutil.rmtree(work, ignore_errors=True)
     return [
         "## Build time: `imagegolf build` vs `podman build`",
         "",
