@@ -74,3 +74,20 @@ def test_no_engine_installed_is_an_environment_error(record_tar: Path, tmp_path:
     assert result.returncode == 3
     assert "podman is not installed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_build_load_puts_the_image_into_the_engine(dockerd: Dockerd) -> None:
+    name = "localhost/igtest-load:1"
+    result = cli("build", "--load", "--name", name, environ={"DOCKER_HOST": dockerd.url})
+    assert result.code == 0, result.stderr
+    assert f"engine:{name}" in result.text
+    run = dockerd.docker("run", "--rm", "--network=none", name)
+    assert run.stdout == MESSAGE
+    dockerd.docker("rmi", "-f", name)
+
+
+def test_run_passes_a_foreign_arch_image_through_binfmt(tmp_path: Path, dockerd: Dockerd) -> None:
+    out = tmp_path / "arm64.tar"
+    assert cli("build", "--platform", "linux/arm64", "-o", str(out)).code == 0
+    result = cli("run", str(out), environ={"DOCKER_HOST": dockerd.url})
+    assert (result.code, result.stdout) == (0, MESSAGE), result.stderr

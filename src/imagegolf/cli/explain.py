@@ -14,7 +14,7 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("explain", help="annotated hexdump and disassembly of the image's entry file")
     parser.add_argument("source", metavar="SOURCE", help="a .tar or OCI dir")
     images.add_platform_argument(parser, None)
-    parser.add_argument("--message", help="the message to mark in the dump (default: found from CMD if argv)")
+    parser.add_argument("--message", help="the message bytes to mark in the dump")
     parser.set_defaults(handler=run)
 
 
@@ -29,9 +29,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             hint="explain shows the file an image runs; this image runs none of its own",
         )
     path, data = found
-    message = args.message.encode() if args.message else None
+    argv = image.config.argv
     if not data.startswith(b"\x7fELF"):
         raise BadInputError(f"/{path.lstrip('/')} is not an ELF file ({len(data)} bytes)")
-    ctx.out(f"/{path.lstrip('/')}: {len(data)} bytes, run as {list(image.config.argv)}")
+    ctx.out(f"/{path.lstrip('/')}: {len(data)} bytes, run as {list(argv)}")
+    message = args.message.encode() if args.message else None
+    if message is None and len(argv) > 1:  # an argv-mode image: the message is in CMD, not the file
+        ctx.out(f"the message is argv[1] from the image's command: {argv[1]!r}")
     ctx.out(annotate(data, message=message))
     return 0
