@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from imagegolf import oci, store
-from imagegolf.cli import images
+from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.cli.message import add_message_arguments, message_bytes
@@ -48,10 +48,14 @@ def register(sub: Any) -> None:
     )
     out.add_argument("--oci-dir", metavar="DIR", help="write (or add to) an OCI image layout directory")
     out.add_argument("--load", action="store_true", help="load into the local engine instead of a file")
+    out.add_argument(
+        "--push", metavar="REF", help="push to a registry (host[:port]/repo[:tag]), byte for byte"
+    )
     parser.add_argument(
         "--name", default=images.DEFAULT_NAME, help=f"image name (default: {images.DEFAULT_NAME})"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sources.add_registry_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -81,6 +85,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _write(args: argparse.Namespace, image: oci.Image, ctx: Context) -> str:
+    if args.push:
+        from imagegolf.cli.push import push
+
+        pushed = push(args, ctx, image, args.push)
+        return f"registry:{pushed['pinned']}"
     if args.load:
         from imagegolf.engine import connect
 
@@ -108,7 +117,9 @@ def _print_summary(ctx: Context, summary: dict[str, Any], args: argparse.Namespa
         ctx.out(f"  {name:<20} {value:>8}  {human_size(value)}")
     where = summary["output"]
     ctx.out(f"wrote    {where}")
-    if where.startswith("engine:"):
+    if where.startswith("registry:"):
+        ctx.out(f"run it:  imagegolf run {where[9:]}   or   podman run --rm {where[9:]}")
+    elif where.startswith("engine:"):
         ctx.out(f"run it:  podman run --rm {where[7:]}   (or docker run --rm …)")
     elif args.oci_dir:
         ctx.out(f"run it:  imagegolf run {where}")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from imagegolf.cli import images
+from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.errors import BadInputError
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("explain", help="annotated hexdump and disassembly of the image's entry file")
-    parser.add_argument("source", metavar="SOURCE", help="a .tar or OCI dir")
+    parser.add_argument("source", metavar="SOURCE", help=sources.SOURCE_HELP)
     images.add_platform_argument(parser, None)
+    sources.add_registry_arguments(parser)
     parser.add_argument("--message", help="the message bytes to mark in the dump")
     parser.set_defaults(handler=run)
 
@@ -21,7 +22,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.elf.annotate import annotate  # capstone: loaded only for explain
 
-    image = images.read_source(args.source, images.parse_platform(args.platform))
+    image = sources.read_source(args, ctx, images.parse_platform(args.platform))
     found = images.entry_file(image)
     if found is None:
         raise BadInputError(

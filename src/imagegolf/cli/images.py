@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from imagegolf import elf, oci, store
+from imagegolf import elf, oci
 from imagegolf.errors import UsageError
 from imagegolf.platform import Platform
 
@@ -37,16 +36,6 @@ def program_image(message: bytes, platform: Platform, mode: str, profile: str) -
     program = elf.build_program(message, platform, elf.Mode(mode), elf.Profile(profile))
     args = [message.decode("utf-8")] if mode == elf.Mode.ARGV else []
     return program, oci.build_record_image(program, platform, args=args)
-
-
-def read_source(source: str, platform: Platform | None) -> oci.Image:
-    """SOURCE as an image: a file (dual/docker/oci archive) or an OCI layout directory."""
-    if not Path(source).exists():
-        hint = "give a .tar written by `imagegolf build -o`, `docker save` or `podman save`, or an OCI dir"
-        if ":" in source or "/" in source:
-            hint = "registry references are not supported yet; " + hint
-        raise UsageError(f"no such file or directory: {source}", hint=hint)
-    return store.read_source(Path(source), platform)
 
 
 def entry_file(image: oci.Image) -> tuple[str, bytes] | None:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from imagegolf import oci
-from imagegolf.cli import images
+from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 
@@ -43,7 +43,7 @@ def describe(source: str, image: oci.Image) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    image = images.read_source(args.source, images.parse_platform(args.platform))
+    image = sources.read_source(args, ctx, images.parse_platform(args.platform))
     info = describe(args.source, image)
     if args.json:
         ctx.out(json.dumps(info, indent=2))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagegolf import store
-from imagegolf.cli import images
+from imagegolf import oci, store
+from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.errors import CheckFailed
 
@@ -26,21 +25,18 @@ def register(sub: Any) -> None:
         "starts itself when none runs) and run it with no network, a read-only root, no capabilities, "
         "no-new-privileges, pids/memory limits and an unprivileged user.",
     )
-    parser.add_argument("source", metavar="SOURCE", help="a .tar or OCI dir")
+    parser.add_argument("source", metavar="SOURCE", help=sources.SOURCE_HELP)
     images.add_platform_argument(parser, None)
+    sources.add_registry_arguments(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="wall-time limit in seconds (default 10)")
     parser.add_argument("--keep", action="store_true", help="leave the loaded image in the engine")
     parser.set_defaults(handler=run)
 
 
-def load_and_run(
-    engine: Engine, source: str, platform_text: str | None, spec: RunSpec, *, keep: bool = False
-) -> RunResult:
-    """Read SOURCE (validating it), load it as our dual tar, run it, remove it unless kept."""
-    image = images.read_source(source, images.parse_platform(platform_text))
+def load_and_run(engine: Engine, image: oci.Image, spec: RunSpec, *, keep: bool = False) -> RunResult:
+    """Load the verified image as a tar imagegolf writes itself, run it, remove it unless kept."""
     name = f"localhost/imagegolf-run:{image.manifest_digest.short}"
-    archive = Path(source).read_bytes() if image.manifest_synthesized else store.dual_tar_bytes(image, name)
-    loaded = engine.load(archive)
+    loaded = engine.load(store.dual_tar_bytes(image, name))
     try:
         return engine.run(loaded[0], spec)
     finally:
@@ -53,8 +49,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.engine import RunSpec, connect
 
     spec = RunSpec(timeout_s=args.timeout)
+    image = sources.read_source(args, ctx, images.parse_platform(args.platform))
     with connect(ctx.environ) as engine:
-        result = load_and_run(engine, args.source, args.platform, spec, keep=args.keep)
+        result = load_and_run(engine, image, spec, keep=args.keep)
     ctx.stdout.flush()
     ctx.stdout_bytes.write(result.stdout)
     ctx.stdout_bytes.flush()
