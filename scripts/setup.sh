@@ -17,6 +17,7 @@ APT_PACKAGES=(
     podman runc uidmap fuse-overlayfs slirp4netns catatonit
     skopeo containerd docker.io
     qemu-user-static binfmt-support busybox-static
+    docker-registry apache2-utils openssl
 )
 
 missing=()
@@ -27,8 +28,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "installing apt packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # Install without starting services (docker.io, containerd and docker-registry would start
+    # daemons, the registry on every interface): tests start their own on private sockets.
+    own_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        own_policy=1
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
+# Debian's docker-registry starts a service on :5000 on all interfaces; tests run their own on 127.0.0.1.
+if [ -d /run/systemd/system ]; then systemctl disable --now docker-registry.service >/dev/null 2>&1 || true; fi
 
 # binfmt_misc with the F flag: the kernel opens qemu at registration time, so foreign-arch
 # binaries run inside containers whose root has no qemu (Debian registers without F).

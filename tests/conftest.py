@@ -8,6 +8,7 @@ import pytest
 
 from imagegolf.engine.client import Engine
 from imagegolf.engine.discovery import connect, private_podman
+from tests.registry_services import DistributionRegistry, started
 from tests.services import Containerd, Dockerd, Podman
 
 
@@ -56,3 +57,34 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     """Every engine test runs on both engines through the same code path."""
     name = "podman_engine" if request.param == "podman" else "docker_engine"
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+# -- Debian's docker-registry on 127.0.0.1 in four set-ups (tests/registry_services.py) --
+
+REGISTRY_KINDS = ("open", "basic", "tls", "token")
+
+
+@pytest.fixture(scope="session")
+def registry_open() -> Iterator[DistributionRegistry]:
+    yield from started("open")
+
+
+@pytest.fixture(scope="session")
+def registry_basic() -> Iterator[DistributionRegistry]:
+    yield from started("basic")
+
+
+@pytest.fixture(scope="session")
+def registry_tls() -> Iterator[DistributionRegistry]:
+    yield from started("tls")
+
+
+@pytest.fixture(scope="session")
+def registry_token() -> Iterator[DistributionRegistry]:
+    yield from started("token")
+
+
+@pytest.fixture(params=REGISTRY_KINDS)
+def any_registry(request: pytest.FixtureRequest) -> DistributionRegistry:
+    """Each test using it runs once per set-up."""
+    return request.getfixturevalue(f"registry_{request.param}")  # type: ignore[no-any-return]

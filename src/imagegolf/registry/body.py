@@ -1,0 +1,82 @@
+"""Reading response bodies: capped while streaming, verified against digest and length."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import requests
+import urllib3
+
+from imagegolf.digest import Digest
+from imagegolf.errors import DigestMismatchError
+from imagegolf.oci.limits import check_cap
+from imagegolf.registry.retry import Transient
+from imagegolf.registry.transport import short_reason
+
+CHUNK = 64 * 1024
+ERROR_BODY_CAP = 64 * 1024
+
+
+def iter_body(response: requests.Response) -> Iterator[bytes]:
+    """The body in chunks; a connection lost mid-body is :class:`Transient`."""
+    try:
+        yield from response.iter_content(CHUNK)
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
+        raise Transient(f"body cut off: {short_reason(error)}") from None
+
+
+def read_capped(response: requests.Response, cap: int, what: str) -> bytes:
+    """The whole body, refused with LimitExceededError as soon as it passes ``cap`` bytes."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit():
+        check_cap(int(declared), cap, f"the size of {what}")
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for chunk in iter_body(response):
+            total += len(chunk)
+            check_cap(total, cap, f"the size of {what} (still streaming)")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+def read_verified(response: requests.Response, digest: Digest, size: int, what: str) -> bytes:
+    """Exactly ``size`` bytes hashing to ``digest``; more bytes stop the stream at once."""
+    hasher = hashlib.sha256()
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for chunk in iter_body(response):
+            total += len(chunk)
+            if total > size:
+                raise DigestMismatchError(f"{what} {digest} is longer than its descriptor's {size} bytes")
+            hasher.update(chunk)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    if total != size:
+        raise DigestMismatchError(f"{what} {digest} is {total} bytes, but its descriptor says {size}")
+    actual = Digest(hasher.hexdigest())
+    if actual != digest:
+        raise DigestMismatchError(f"{what} content is {actual}, but it is named {digest}")
+    return b"".join(chunks)
+
+
+def read_error_body(response: requests.Response) -> bytes:
+    """At most ERROR_BODY_CAP bytes of an error answer (never fails)."""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for chunk in response.iter_content(CHUNK):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total >= ERROR_BODY_CAP:
+                break
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
+        pass
+    finally:
+        response.close()
+    return b"".join(chunks)[:ERROR_BODY_CAP]
