@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import docker
 import pytest
 from tests.archive import busybox_image
 
-from imagegolf.engine import Engine, RunSpec
+from imagegolf.engine import Engine, ImageRefused, RunSpec
+from imagegolf.engine.client import _exit_status
+from imagegolf.errors import EngineError
 
 pytestmark = pytest.mark.engine
 
@@ -68,3 +71,101 @@ def test_endless_output_is_capped_while_streaming(engine: Engine) -> None:
     assert result.stdout_truncated
     assert len(result.stdout) == 64 * 1024
     assert not result.timed_out
+
+
+def test_stderr_is_capped_while_streaming_too(engine: Engine) -> None:
+    result = _sh(engine, "echo out; /bin/busybox yes err >&2", RunSpec(stderr_cap=4096, timeout_s=20))
+    assert result.stderr_truncated and result.output_limited and result.started
+    assert len(result.stderr) == 4096
+    # dockerd copies stdout and stderr into the attach stream from separate goroutines: "out" may
+    # arrive after the stderr cap has stopped collection.
+    assert result.stdout in (b"out\n", b"")
+    assert not result.timed_out and result.wall_ms < 15_000
+
+
+def test_writable_places_are_masked_and_image_volumes_never_created(engine: Engine) -> None:
+    places = ("/tmp", "/var/tmp", "/run", "/dev/shm", "/data")
+    script = "; ".join(f"/bin/busybox touch {p}/x 2>/dev/null && echo wrote {p}" for p in places)
+    volumes_before = len(engine.api.volumes().get("Volumes") or [])
+    result = _sh(engine, f"{script}; echo done", RunSpec().masking(("/data",)), Volumes={"/data": {}})
+    assert result.stdout == b"done\n", result.stdout
+    assert len(engine.api.volumes().get("Volumes") or []) == volumes_before
+
+
+def test_a_start_failure_is_a_result(engine: Engine) -> None:
+    names = engine.load(busybox_image(["/nope"], tag="localhost/igtest-nope:1"))
+    try:
+        result = engine.run(names[0])
+    finally:
+        engine.remove_image(names[0])
+    assert not result.started and result.exit_code is None
+    assert "/nope" in result.error
+
+
+def test_the_container_is_created_as_the_spec_says(engine: Engine) -> None:
+    names = engine.load(busybox_image(["/bin/busybox", "true"], tag="localhost/igtest-spec:1", User="0"))
+    spec = RunSpec().masking(("/data",))
+    created = engine.api.create_container(
+        names[0], host_config=engine.api.create_host_config(**spec.host_config()), **spec.create_kwargs()
+    )
+    try:
+        info = engine.api.inspect_container(created["Id"])
+    finally:
+        engine.api.remove_container(created["Id"], force=True, v=True)
+        engine.remove_image(names[0])
+    host, config = info["HostConfig"], info["Config"]
+    assert host["ReadonlyRootfs"] is True and host["Privileged"] is False
+    dropped = {c.upper().removeprefix("CAP_") for c in host["CapDrop"]}  # podman lists them one by one
+    assert "ALL" in dropped or {"CHOWN", "DAC_OVERRIDE", "SETUID", "SETGID", "NET_RAW", "KILL"} <= dropped
+    assert not host.get("CapAdd")
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert host["NetworkMode"] == "none"
+    assert host["LogConfig"]["Type"] == "none"
+    assert host["Memory"] == host["MemorySwap"] == spec.memory_bytes
+    assert host["PidsLimit"] == spec.pids_limit
+    # docker lists the masks as Mounts, podman as Tmpfs options: read-only either way.
+    masks = {m["Target"]: m["ReadOnly"] for m in host.get("Mounts") or []}
+    masks.update({path: opts.split(",")[0] == "ro" for path, opts in (host.get("Tmpfs") or {}).items()})
+    assert masks == {path: True for path in spec.masked_paths}
+    assert config["User"] == "65534:65534" and config["Tty"] is False and config["WorkingDir"] == "/"
+
+
+def test_removing_our_tag_keeps_the_image_for_its_other_names(engine: Engine) -> None:
+    archive = busybox_image(["/bin/busybox", "true"], tag="localhost/igtest-keep:1")
+    names = engine.load(archive)
+    engine.api.tag(names[0], "localhost/igtest-keep", "ours")
+    engine.remove_image("localhost/igtest-keep:ours", force=False)
+    try:
+        assert engine.api.inspect_image(names[0])
+    finally:
+        engine.remove_image(names[0])
+
+
+def test_a_refused_archive_raises_image_refused(engine: Engine) -> None:
+    with pytest.raises(ImageRefused):
+        engine.load(b"not a tar at all" * 64)
+
+
+def test_an_engine_that_stops_answering_raises() -> None:
+    client = docker.DockerClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
+    dead = Engine(client, "unix:///nonexistent/docker.sock")
+    with pytest.raises(EngineError):
+        dead.run("localhost/anything:1")
+    with pytest.raises(EngineError):
+        dead.load(b"x")
+
+
+@pytest.mark.parametrize(
+    ("waited", "state", "expected"),
+    [
+        (3, {"Status": "exited", "ExitCode": 3}, 3),
+        (-1, {"Status": "exited", "ExitCode": 126}, 126),  # podman's wait lost it; inspect has it
+        (None, {"Status": "exited", "ExitCode": 0}, 0),
+        (-1, {"Status": "running", "ExitCode": 0}, None),
+        (None, {}, None),
+    ],
+)
+def test_exit_status_falls_back_to_the_inspected_state(
+    waited: int | None, state: dict[str, object], expected: int | None
+) -> None:
+    assert _exit_status(waited, state) == expected

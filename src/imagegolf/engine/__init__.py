@@ -5,8 +5,8 @@ starts podman's Docker-compatible service on a private socket; ``Engine`` loads 
 archives and runs containers under a fixed, hardened :class:`RunSpec`.
 """
 
-from imagegolf.engine.client import Engine, RunResult
-from imagegolf.engine.discovery import connect
+from imagegolf.engine.client import Engine, ImageRefused, RunResult
+from imagegolf.engine.discovery import connect, private_podman
 from imagegolf.engine.sandbox import RunSpec
 
-__all__ = ["Engine", "RunResult", "RunSpec", "connect"]
+__all__ = ["Engine", "ImageRefused", "RunResult", "RunSpec", "connect", "private_podman"]

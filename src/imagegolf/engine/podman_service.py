@@ -54,7 +54,11 @@ class PodmanService:
     def start(self, timeout_s: float = 20.0) -> PodmanService:
         cmd = [self.podman, *runtime_flags(), "system", "service", "--time=0", self.url]
         log = open(os.path.join(self._dir, "service.log"), "wb")  # noqa: SIM115 - kept for the process
-        self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # Its own directory as the working directory: conmon writes files such as "oom" into
+        # the cwd it inherits, which must not be the user's.
+        self._proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self._dir
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if os.path.exists(self.socket_path):

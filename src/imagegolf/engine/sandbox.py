@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 NOBODY = "65534:65534"
+NOBODY_UID = 65534
+# Writable places engines add to a read-only root (podman's read-only-tmpfs: /tmp, /var/tmp,
+# /run; both engines: /dev/shm). Each is covered by an empty, read-only tmpfs instead.
+MASKED_PATHS = ("/tmp", "/var/tmp", "/run", "/dev/shm")
+MASK_BYTES = 4096
+LABEL = "io.imagegolf.sandbox"
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,21 @@ class RunSpec:
     env: tuple[str, ...] = field(
         default=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
     )
+    # Read-only empty tmpfs mounts: the engines' writable tmpfs places and the image's Volumes,
+    # which engines would otherwise create as writable anonymous volumes on the host's disk.
+    masked_paths: tuple[str, ...] = MASKED_PATHS
+
+    def masking(self, paths: tuple[str, ...]) -> RunSpec:
+        """This spec with ``paths`` (an image's Volumes) masked too."""
+        return replace(self, masked_paths=tuple(dict.fromkeys((*self.masked_paths, *paths))))
+
+    @property
+    def path_env(self) -> str:
+        """The PATH the container process gets (ours overrides the image's)."""
+        for item in self.env:
+            if item.startswith("PATH="):
+                return item[len("PATH=") :]
+        return ""
 
     def create_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``APIClient.create_container`` (host config excluded)."""
@@ -37,6 +58,7 @@ class RunSpec:
             "tty": False,
             "stdin_open": False,
             "healthcheck": {"test": ["NONE"]},
+            "labels": {LABEL: "1"},
         }
 
     def host_config(self) -> dict[str, Any]:
@@ -59,4 +81,15 @@ class RunSpec:
             "init": False,
             "privileged": False,
             "auto_remove": False,  # we remove it ourselves after reading the exit status
+            "log_config": {"Type": "none", "Config": {}},  # no daemon-side copy of the output
+            # A user mount at a Volume's path stops both engines creating the volume there.
+            "mounts": [
+                {
+                    "Type": "tmpfs",
+                    "Target": path,
+                    "ReadOnly": True,
+                    "TmpfsOptions": {"SizeBytes": MASK_BYTES, "Mode": 0o555},
+                }
+                for path in self.masked_paths
+            ],
         }

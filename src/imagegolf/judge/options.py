@@ -1,0 +1,39 @@
+"""What the judge is asked to do, and the seam through which it gets images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from imagegolf.engine.sandbox import RunSpec
+from imagegolf.errors import UsageError
+from imagegolf.judge.matching import MatchMode, check_phrase
+from imagegolf.oci.image import Image
+from imagegolf.oci.limits import DEFAULT_CAPS, Caps
+from imagegolf.platform import Platform
+
+# fetch(source, platform) -> Image: the image's exact bytes, read or pulled once. A registry
+# reference with a tag is resolved to a digest by the fetch; the judge uses only what it returned.
+# It raises BadInputError (digest or size mismatch, caps, malformed) for bytes that are hostile
+# or broken (REJECTED_IMAGE); a registry's 4xx (RegistryRefused, NotFound) and any other
+# exception are a failed fetch (PULL_FAILED).
+Fetch = Callable[[str, Platform | None], Image]
+
+MAX_RUNS = 20
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    phrase: str
+    match: MatchMode = MatchMode.CONTAINS
+    runs: int = 3
+    platform: Platform | None = None  # which image of an index; None: the source must hold one
+    spec: RunSpec = field(default_factory=RunSpec)
+    caps: Caps = DEFAULT_CAPS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.runs <= MAX_RUNS:
+            raise UsageError(f"--runs {self.runs}: give between 1 and {MAX_RUNS} runs")
+        if self.spec.timeout_s <= 0:
+            raise UsageError("the wall-time limit must be positive")
+        check_phrase(self.phrase, self.match)

@@ -1,0 +1,93 @@
+"""Verdicts and judgements as values, and their JSON shape (architecture.md, ``judge --json``)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from imagegolf.digest import Digest
+from imagegolf.oci.metrics import SizeMetrics
+from imagegolf.platform import Platform
+
+
+class Verdict(enum.Enum):
+    ACCEPTED = "ACCEPTED"
+    WRONG_OUTPUT = "WRONG_OUTPUT"  # it ran and exited 0, but stdout is not the phrase
+    NO_OUTPUT = "NO_OUTPUT"  # it ran and exited 0 with nothing on stdout
+    RUNTIME_ERROR = "RUNTIME_ERROR"  # it ran and exited non-zero
+    TIMEOUT = "TIMEOUT"  # still running at the wall-time limit
+    OUTPUT_LIMIT = "OUTPUT_LIMIT"  # more stdout or stderr than the caps
+    MEMORY_LIMIT = "MEMORY_LIMIT"  # killed by the out-of-memory killer
+    START_FAILED = "START_FAILED"  # the program never ran (not found, not executable, wrong arch…)
+    REJECTED_IMAGE = "REJECTED_IMAGE"  # the image bytes fail a check; nothing was run
+    PULL_FAILED = "PULL_FAILED"  # the image could not be fetched
+    INTERNAL_ERROR = "INTERNAL_ERROR"  # the judge itself failed: a bug in imagegolf
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One sandboxed run: what it produced and the verdict it earned on its own."""
+
+    exit_code: int | None  # None: killed by the judge (timeout, output cap) or never started
+    stdout: bytes
+    stderr: bytes
+    wall_ms: int
+    stdout_truncated: bool
+    verdict: Verdict
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "stdout": self.stdout.decode("utf-8", "replace"),
+            "stderr": self.stderr.decode("utf-8", "replace"),
+            "wall_ms": self.wall_ms,
+            "stdout_truncated": self.stdout_truncated,
+        }
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The judge's answer for one SOURCE: the verdict, a sentence saying why, and the evidence."""
+
+    source: str
+    verdict: Verdict
+    reason: str
+    digest: Digest | None = None  # the manifest digest everything was judged and scored on
+    platform: Platform | None = None
+    metrics: SizeMetrics | None = None  # from the bytes the judge read itself
+    runs: tuple[RunRecord, ...] = ()
+    notes: tuple[str, ...] = ()  # what the judge ignored or overrode in the image's config
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict is Verdict.ACCEPTED
+
+    def metric(self, name: str) -> int | None:
+        return None if self.metrics is None else int(self.metrics.as_dict()[name])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "digest": str(self.digest) if self.digest else None,
+            "platform": str(self.platform) if self.platform else None,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "metrics": self.metrics.as_dict() if self.metrics else None,
+            "runs": [run.to_json() for run in self.runs],
+            "notes": list(self.notes),
+        }
+
+
+def rank(judgements: list[Judgement], metric: str) -> list[Judgement]:
+    """Accepted images first, smallest ``metric`` first; ties keep the order given (first to reach).
+
+    The rest follow in the order given.
+    """
+    accepted = [j for j in judgements if j.accepted]
+    accepted.sort(key=lambda j: j.metric(metric) or 0)  # sort is stable: ties keep their order
+    return accepted + [j for j in judgements if not j.accepted]
