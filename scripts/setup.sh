@@ -18,6 +18,7 @@ APT_PACKAGES=(
     skopeo containerd docker.io
     qemu-user-static binfmt-support busybox-static
     docker-registry apache2-utils openssl
+    golang-go musl-tools nasm mmdebstrap arch-test gpg mount libdpkg-perl debian-archive-keyring
 )
 
 missing=()
@@ -38,6 +39,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
+fi
+# UPX (the ladder's go-upx and c-glibc-upx rungs) is only in bookworm-backports on Debian 12.
+if ! dpkg-query -W -f='${Status}' upx-ucl 2>/dev/null | grep -q "ok installed" \
+        && grep -q 'VERSION_CODENAME=bookworm' /etc/os-release; then
+    say "installing upx-ucl from bookworm-backports"
+    cat > /etc/apt/sources.list.d/imagegolf-bookworm-backports.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports upx-ucl >/dev/null \
+        || say "upx-ucl could not be installed: the ladder's UPX rungs will be SKIPPED"
 fi
 # Debian's docker-registry starts a service on :5000 on all interfaces; tests run their own on 127.0.0.1.
 if [ -d /run/systemd/system ]; then systemctl disable --now docker-registry.service >/dev/null 2>&1 || true; fi

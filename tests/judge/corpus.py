@@ -272,20 +272,6 @@ REJECTED: list[Case] = [
         ("FIFO",),
     ),
     Case(
-        "setuid-file",
-        (13,),
-        _layer("setuid", member("su", b"x", mode=0o4755)),
-        Verdict.REJECTED_IMAGE,
-        ("setuid",),
-    ),
-    Case(
-        "setgid-file",
-        (13,),
-        _layer("setgid", member("sg", b"x", mode=0o2755)),
-        Verdict.REJECTED_IMAGE,
-        ("setgid",),
-    ),
-    Case(
         "dev-symlink",
         (14,),
         _layer("dev", member("dev", kind=tarfile.SYMTYPE, link="/tmp")),
@@ -312,6 +298,20 @@ REJECTED: list[Case] = [
 ]
 
 RUN: list[Case] = [
+    Case(
+        "setuid-file",
+        (13,),
+        _layer("setuid", member("su", b"x", mode=0o4755)),
+        Verdict.ACCEPTED,
+        notes=("setuid/setgid file(s) such as /su",),
+    ),
+    Case(
+        "setgid-file",
+        (13,),
+        _layer("setgid", member("sg", b"x", mode=0o2755)),
+        Verdict.ACCEPTED,
+        notes=("setuid/setgid file(s) such as /sg",),
+    ),
     Case("docker-save-archive", (), _docker_save, Verdict.ACCEPTED, notes=("holds no manifest",)),
     Case("record-386", (), _record(LINUX_386), Verdict.ACCEPTED, stdout=f"{PHRASE}\n".encode()),
     Case("record-arm64-through-binfmt", (5,), _record(LINUX_ARM64), Verdict.ACCEPTED, platform=LINUX_ARM64),

@@ -52,13 +52,21 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
 
 
 def shared_dir_changes(before: Snapshot, after: Snapshot, names: tuple[str, ...]) -> list[str]:
-    """Differences in a directory others use too (/tmp): files that existed changed, or new
-    entries owned by the sandbox user (uid 65534) or bearing one of ``names``.
+    """Differences in a directory others use too (/tmp): files that changed owner or now belong to
+    the sandbox user (uid 65534), or entries bearing one of ``names`` (the canaries hostile images
+    aim at), or new entries owned by uid 65534.
 
-    Others create and remove their own entries there meanwhile (test services, other tools):
-    those are not findings. Whatever a container could write would belong to uid 65534.
+    Others create, rewrite and remove their own entries there meanwhile (test services, logs of
+    the process running the tests): content changes of their files are not findings. /etc is
+    compared in full, content included (``snapshot``).
     """
-    found = [f"changed {p}" for p in before if p in after and before[p][0] != "dir" and before[p] != after[p]]
+    found = [
+        f"changed {p}"
+        for p in before
+        if p in after
+        and before[p] != after[p]
+        and (before[p][1] != after[p][1] or after[p][1] == NOBODY_UID or any(n in p for n in names))
+    ]
     for path, (_what, uid) in after.items():
         if path not in before and (uid == NOBODY_UID or any(n in path for n in names)):
             found.append(f"added {path} (uid {uid})")

@@ -185,7 +185,6 @@ def test_a_lower_file_may_become_a_directory_above() -> None:
         ([tar_layer(member("a/b/l", kind=tarfile.SYMTYPE, link="../../../x"))], "climbs out"),
         ([tar_layer(member("sys", kind=tarfile.SYMTYPE, link="/"))], "/sys"),
         ([tar_layer(member("tmp", kind=tarfile.SYMTYPE, link="/etc"))], "mounts a file or directory there"),
-        ([tar_layer(member("bin/x", b"1", mode=0o6755))], "setuid"),
     ],
 )
 def test_refused_shapes(layers: list[bytes], needle: str) -> None:
@@ -206,6 +205,11 @@ def test_accepted_shapes() -> None:
         )
     )
     assert root.file_node("h") == root.nodes["f"]
+
+
+def test_set_id_files_are_recorded_not_refused() -> None:
+    root, _ = root_of(tar_layer(member("bin/su", b"1", mode=0o4755), member("bin/chage", b"2", mode=0o2755)))
+    assert sorted(root.set_id_files) == ["/bin/chage", "/bin/su"]
 
 
 @given(st.binary(max_size=300), st.sampled_from([0o755, 0o111, 0o644]))

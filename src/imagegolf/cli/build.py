@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
         "reproducible, without a container engine.",
     )
     add_message_arguments(parser)
-    images.add_platform_argument(parser, str(DEFAULT))
+    images.add_platform_argument(parser, None)
     parser.add_argument(
         "--mode",
         choices=["embed", "argv"],
@@ -38,7 +38,14 @@ def register(sub: Any) -> None:
         help="portable: any Linux >= 4.x (default); modern: tricks that need the "
         "newer ELF loader (Linux >= 6.x)",
     )
-    parser.add_argument("--strategy", default="teensy", help="how to build (only 'teensy' for now)")
+    parser.add_argument(
+        "--strategy",
+        default="teensy",
+        metavar="NAME",
+        help="teensy (default: imagegolf's own ELF) or a rung of the seed's ladder: "
+        "distro-echo, busybox-echo, host-echo, go, go-stripped, go-upx, c-glibc-static, c-glibc-upx, "
+        "c-musl-static, asm-elf64, asm-elf32-ld (see `imagegolf ladder`)",
+    )
     out = parser.add_mutually_exclusive_group()
     out.add_argument(
         "-o",
@@ -60,9 +67,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    if args.strategy != "teensy":
-        raise UsageError(f"unknown strategy {args.strategy!r}", hint="only 'teensy' exists so far")
     message = message_bytes(args)
+    if args.strategy != "teensy":
+        return _run_strategy(args, ctx, message)
     platform = images.parse_platform(args.platform) or DEFAULT
     program, image = images.program_image(message, platform, args.mode, args.profile)
     metrics = oci.size_metrics(image)
@@ -81,6 +88,38 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(json.dumps(summary, indent=2))
         return 0
     _print_summary(ctx, summary, args)
+    return 0
+
+
+def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int:
+    """A rung of the seed's ladder, built with its real toolchain (imagegolf.ladder)."""
+    from imagegolf import ladder
+
+    if args.strategy not in ladder.STRATEGIES:
+        raise UsageError(
+            f"unknown strategy {args.strategy!r}", hint="use one of: " + ", ".join(ladder.STRATEGIES)
+        )
+    # A missing toolchain raises ladder.ToolMissing: exit 3 with the apt command that installs it.
+    rung = ladder.build_rung(
+        args.strategy, message, images.parse_platform(args.platform), environ=ctx.environ
+    )
+    metrics = oci.size_metrics(rung.image)
+    summary = {
+        "strategy": args.strategy,
+        "technique": rung.technique,
+        "platform": str(rung.image.platform),
+        "manifest_digest": str(rung.image.manifest_digest),
+        "metrics": metrics.as_dict(),
+        "output": _write(args, rung.image, ctx),
+    }
+    if args.json:
+        ctx.out(json.dumps(summary, indent=2))
+        return 0
+    ctx.out(f"{args.strategy}: {rung.technique} ({summary['platform']})")
+    ctx.out(f"digest   {summary['manifest_digest']}")
+    for name, value in summary["metrics"].items():
+        ctx.out(f"  {name:<20} {value:>10}  {human_size(value)}")
+    ctx.out(f"wrote    {summary['output']}")
     return 0
 
 

@@ -113,6 +113,11 @@ def check_image(source: str, image: Image, options: JudgeOptions, host: Host) ->
     root = RootFS()
     for number, (descriptor, blob) in enumerate(zip(image.manifest.layers, image.layers, strict=True)):
         root.add_layer(number, layer_entries(blob, descriptor.media_type, caps=caps))
+    if root.set_id_files:
+        notes.append(
+            f"{len(root.set_id_files)} setuid/setgid file(s) such as {root.set_id_files[0]} gain nothing: "
+            "the judge runs with no-new-privileges, no capabilities, as 65534"
+        )
     _check_volume_paths(volumes, root)
     launch = diagnose(
         image.config.argv,
