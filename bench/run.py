@@ -295,7 +295,8 @@ def bench_judge_vs_loop(reps: int) -> list[str]:
         "repetitions. The loop is what a person would script: `podman load`, then 3× `podman run "
         "--rm --network=none … | grep -qi PHRASE`, then `podman rmi`. `imagegolf judge` does every "
         "check of docs/judge.md on top (stage-1 screening, the hardened run spec, capped streams, the "
-        "five metrics) and starts its own podman service.",
+        "five metrics), starts its own podman service, and judges two images at a time (`--jobs 2`, "
+        "the default; each image's runs stay sequential).",
         "",
         "| what | median ms | speed-up vs the loop |",
         "|---|---:|---:|",

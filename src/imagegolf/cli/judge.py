@@ -52,6 +52,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--timeout", type=float, default=10.0, metavar="S", help="wall-time limit per run (10)"
     )
+    parser.add_argument("--jobs", type=int, default=2, metavar="N", help="images judged at the same time (2)")
     parser.add_argument("--json", action="store_true", help="print the judgements as JSON (docs/judge.md)")
     sources.add_registry_arguments(parser)
     parser.set_defaults(handler=run)
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         runs=args.runs,
         platform=images.parse_platform(args.platform),
         spec=RunSpec(timeout_s=args.timeout),
+        jobs=args.jobs,
     )
     fetch = make_fetch(args, ctx)
     judgements = judge_sources(

@@ -37,7 +37,6 @@ class RunResult:
     stderr_truncated: bool = False
     status_unknown: bool = False  # it ran and ended, but the engine lost its exit status
 
-
     @property
     def output_limited(self) -> bool:
         """The run was stopped because stdout or stderr passed its cap."""
@@ -193,16 +192,24 @@ class Engine:
         wait_thread = threading.Thread(target=wait, daemon=True)
         wait_thread.start()
         deadline = started + spec.timeout_s
-        while wait_thread.is_alive() and not streams.overflow.is_set() and time.monotonic() < deadline:
-            wait_thread.join(0.02)
-        if wait_thread.is_alive():
+        exited = False
+        while not exited and not streams.overflow.is_set() and time.monotonic() < deadline:
+            # podman's compat wait polls every 250 ms; the attach stream ends as soon as the
+            # process does, and an inspect then confirms the exit without that delay.
+            exited = not wait_thread.is_alive() or (not reader.is_alive() and self._has_exited(container_id))
+            if not exited:
+                if reader.is_alive():
+                    reader.join(0.01)
+                else:
+                    time.sleep(0.005)
+        if not exited:
             timed_out = not streams.overflow.is_set()
             self._kill(container_id)
             wait_thread.join(10)
         wall_ms = int((time.monotonic() - started) * 1000)
         reader.join(2)
         state = self._state(container_id)
-        if not wait_thread.is_alive() and not streams.overflow.is_set():
+        if exited and not streams.overflow.is_set():
             exit_code = _exit_status(waiter.get("StatusCode"), state)
         return RunResult(
             exit_code=None if timed_out else exit_code,
@@ -216,6 +223,9 @@ class Engine:
             stderr_truncated=streams.stderr_truncated,
             status_unknown=exit_code is None and not timed_out and not streams.overflow.is_set(),
         )
+
+    def _has_exited(self, container_id: str) -> bool:
+        return self._state(container_id).get("Status") in ("exited", "stopped", "dead")
 
     def _kill(self, container_id: str) -> None:
         with contextlib.suppress(*_API_ERRORS):

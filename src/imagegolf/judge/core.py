@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 
 from imagegolf.digest import Digest
@@ -45,11 +46,14 @@ def judge_sources(
     screened = _flag_copies(screened)
     if not any(isinstance(item, Candidate) for item in screened):
         return [item for item in screened if isinstance(item, Judgement)]
-    judgements: list[Judgement] = []
-    with engine() as connected:
-        for item in screened:
-            judgements.append(_run(item, connected, options) if isinstance(item, Candidate) else item)
-    return judgements
+    with engine() as connected, ThreadPoolExecutor(max_workers=options.jobs) as pool:
+        # Images are independent: with jobs > 1 their runs overlap on the engine, each image's own
+        # runs stay sequential. map keeps the order given and re-raises EnvironmentProblem.
+        return list(
+            pool.map(
+                lambda item: _run(item, connected, options) if isinstance(item, Candidate) else item, screened
+            )
+        )
 
 
 def _run(candidate: Candidate, engine: Engine, options: JudgeOptions) -> Judgement:

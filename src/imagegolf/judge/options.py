@@ -20,6 +20,7 @@ from imagegolf.platform import Platform
 Fetch = Callable[[str, Platform | None], Image]
 
 MAX_RUNS = 20
+MAX_JOBS = 16
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,11 @@ class JudgeOptions:
     platform: Platform | None = None  # which image of an index; None: the source must hold one
     spec: RunSpec = field(default_factory=RunSpec)
     caps: Caps = DEFAULT_CAPS
+    jobs: int = 1  # images judged at the same time on the engine (runs of one image stay in order)
 
     def __post_init__(self) -> None:
+        if not 1 <= self.jobs <= MAX_JOBS:
+            raise UsageError(f"--jobs {self.jobs}: give between 1 and {MAX_JOBS}")
         if not 1 <= self.runs <= MAX_RUNS:
             raise UsageError(f"--runs {self.runs}: give between 1 and {MAX_RUNS} runs")
         if self.spec.timeout_s <= 0:
