@@ -12,8 +12,9 @@ from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.cli.message import add_message_arguments, message_bytes
+from imagegolf.digest import Digest
 from imagegolf.errors import UsageError
-from imagegolf.platform import DEFAULT
+from imagegolf.platform import Platform
 
 
 def register(sub: Any) -> None:
@@ -70,7 +71,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     message = message_bytes(args)
     if args.strategy != "teensy":
         return _run_strategy(args, ctx, message)
-    platform = images.parse_platform(args.platform) or DEFAULT
+    platforms = images.parse_platforms(args.platform)
+    if len(platforms) > 1:
+        return _run_multi(args, ctx, message, platforms)
+    platform = platforms[0]
     program, image = images.program_image(message, platform, args.mode, args.profile)
     metrics = oci.size_metrics(image)
     where = _write(args, image, ctx)
@@ -88,6 +92,37 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(json.dumps(summary, indent=2))
         return 0
     _print_summary(ctx, summary, args)
+    return 0
+
+
+def _run_multi(args: argparse.Namespace, ctx: Context, message: bytes, platforms: list[Platform]) -> int:
+    """One program per platform, one image per program, one OCI index over them all."""
+    built = [images.program_image(message, p, args.mode, args.profile) for p in platforms]
+    group = oci.with_shared_index([image for _, image in built])
+    rows: list[dict[str, Any]] = [
+        {"platform": str(image.platform), "program_bytes": len(program),
+         "manifest_digest": str(image.manifest_digest), "metrics": oci.size_metrics(image).as_dict()}
+        for (program, _), image in zip(built, group, strict=True)
+    ]  # fmt: skip
+    index = group[0].index or b""
+    summary = {
+        "platforms": rows,
+        "index_digest": str(Digest.of(index)),
+        "index_bytes": len(index),
+        # each image carries the index, so its pull_bytes already count the index once
+        "pull_bytes_per_platform": {r["platform"]: r["metrics"]["pull_bytes"] for r in rows},
+        "output": _write(args, group, ctx),
+    }
+    if args.json:
+        ctx.out(json.dumps(summary, indent=2))
+        return 0
+    ctx.out(f"index    {summary['index_digest']} ({len(index)} bytes, {len(rows)} platforms)")
+    ctx.out(f"  {'platform':<16} {'ELF':>5} {'classic':>8} {'pull (with index)':>18}")
+    for row in rows:
+        pulled = row["metrics"]["pull_bytes"]
+        classic = row["metrics"]["docker_classic"]
+        ctx.out(f"  {row['platform']:<16} {row['program_bytes']:>5} {classic:>8} {pulled:>18}")
+    ctx.out(f"wrote    {summary['output']}")
     return 0
 
 
@@ -123,7 +158,7 @@ def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int
     return 0
 
 
-def _write(args: argparse.Namespace, image: oci.Image, ctx: Context) -> str:
+def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> str:
     if args.push:
         from imagegolf.cli.push import push
 

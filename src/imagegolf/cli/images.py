@@ -7,7 +7,7 @@ from typing import Any
 
 from imagegolf import elf, oci
 from imagegolf.errors import UsageError
-from imagegolf.platform import Platform
+from imagegolf.platform import DEFAULT, SUPPORTED, Platform
 
 DEFAULT_NAME = "localhost/imagegolf:latest"
 
@@ -25,10 +25,20 @@ def parse_platform(text: str | None) -> Platform | None:
     if text is None:
         return None
     if "," in text or text == "all":
-        raise UsageError(
-            f"--platform {text}: multi-platform images are not supported yet", hint="give one platform"
-        )
+        raise UsageError(f"--platform {text}: this command takes one platform", hint="e.g. linux/amd64")
     return Platform.parse(text)
+
+
+def parse_platforms(text: str | None) -> list[Platform]:
+    """``--platform`` of build: one, a comma-separated list, or ``all`` (every supported one)."""
+    if text is None:
+        return [DEFAULT]
+    if text == "all":
+        return list(SUPPORTED)
+    platforms = [Platform.parse(part) for part in text.split(",") if part.strip()]
+    if not platforms:
+        raise UsageError("--platform is empty", hint="e.g. linux/386 or all")
+    return platforms
 
 
 def program_image(message: bytes, platform: Platform, mode: str, profile: str) -> tuple[bytes, oci.Image]:

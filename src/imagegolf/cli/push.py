@@ -28,13 +28,16 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def push(args: argparse.Namespace, ctx: Context, image: oci.Image, ref_text: str) -> dict[str, Any]:
-    """Push ``image`` to ``ref_text``; return the summary every pushing command prints."""
+def push(args: argparse.Namespace, ctx: Context, image: oci.ImageGroup, ref_text: str) -> dict[str, Any]:
+    """Push ``image`` (or images sharing an index) to ``ref_text``; return the summary printed."""
     ref = sources.parse_reference(ref_text)
     if ref.digest is not None:
         raise UsageError(f"push to {ref_text}: give a tag, not a digest", hint="the digest is computed")
     client = sources.registry_client(args, ctx, ref.registry)
-    result = client.push_image(ref.repository, image, ref.tag)
+    if isinstance(image, oci.Image):
+        result = client.push_image(ref.repository, image, ref.tag)
+    else:
+        result = client.push_images(ref.repository, list(image), ref.tag)
     return {
         "reference": f"{ref.registry}/{ref.repository}:{ref.tag}",
         "digest": str(result.digest),

@@ -13,6 +13,7 @@ from imagegolf.oci.layout import layout_files
 from imagegolf.oci.limits import DEFAULT_CAPS, Caps
 from imagegolf.oci.manifest import Index, Manifest, build_index, build_manifest, parse_index, parse_manifest
 from imagegolf.oci.metrics import SizeMetrics, size_metrics
+from imagegolf.oci.multi import ImageGroup, with_shared_index
 from imagegolf.oci.resolve import image_from_index
 from imagegolf.oci.tar_entry import TarEntry
 from imagegolf.oci.tar_read import read_tar
@@ -25,6 +26,7 @@ __all__ = [
     "Descriptor",
     "Image",
     "ImageConfig",
+    "ImageGroup",
     "Index",
     "Manifest",
     "SizeMetrics",
@@ -51,5 +53,6 @@ __all__ = [
     "size_metrics",
     "validate_image",
     "verify_blob",
+    "with_shared_index",
     "write_tar",
 ]

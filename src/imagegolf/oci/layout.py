@@ -16,6 +16,7 @@ from imagegolf.oci.canonical import canonical_json
 from imagegolf.oci.descriptor import Descriptor
 from imagegolf.oci.image import Image
 from imagegolf.oci.manifest import build_index
+from imagegolf.oci.multi import ImageGroup, as_group, index_blob, top_descriptor
 
 OCI_LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
@@ -66,14 +67,22 @@ def docker_manifest_json(image: Image, name: str) -> bytes:
     return canonical_json([entry])
 
 
-def layout_files(image: Image, name: str, *, docker_manifest: bool = False) -> dict[str, bytes]:
+def layout_files(images: ImageGroup, name: str, *, docker_manifest: bool = False) -> dict[str, bytes]:
     """Path → bytes of every file in the layout (plus manifest.json for a dual archive).
 
-    Only the one platform image is stored: an index it was chosen from is not carried along.
+    One image: its blobs, and index.json names its manifest (an index it was chosen from is not
+    carried along). Several images sharing an index (``with_shared_index``): every blob plus the
+    index, which index.json names; manifest.json (docker load, one image per name) holds the
+    amd64 image, or the first.
     """
-    files = {blob_path(digest): data for digest, data in image.blobs().items()}
+    group = as_group(images)
+    files: dict[str, bytes] = {}
+    for image in group:
+        files.update((blob_path(digest), data) for digest, data in image.blobs().items())
+    files.update((blob_path(digest), data) for digest, data in index_blob(group).items())
     files[OCI_LAYOUT_FILE] = oci_layout_json()
-    files[INDEX_FILE] = layout_index_json(image.manifest_descriptor, name)
+    files[INDEX_FILE] = layout_index_json(top_descriptor(group), name)
     if docker_manifest:
-        files[DOCKER_MANIFEST_FILE] = docker_manifest_json(image, name)
+        chosen = next((i for i in group if i.platform.architecture == "amd64"), group[0])
+        files[DOCKER_MANIFEST_FILE] = docker_manifest_json(chosen, name)
     return files

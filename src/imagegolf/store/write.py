@@ -8,14 +8,14 @@ from pathlib import Path
 from imagegolf.errors import BadInputError, OutputError
 from imagegolf.oci import media
 from imagegolf.oci.descriptor import Descriptor
-from imagegolf.oci.image import Image
 from imagegolf.oci.layout import INDEX_FILE, OCI_LAYOUT_FILE, layout_files, layout_index_json
 from imagegolf.oci.manifest import build_index, parse_index
+from imagegolf.oci.multi import ImageGroup, top_descriptor
 from imagegolf.oci.tar_entry import TarEntry
 from imagegolf.oci.tar_write import write_tar
 
 
-def dual_tar_bytes(image: Image, name: str) -> bytes:
+def dual_tar_bytes(image: ImageGroup, name: str) -> bytes:
     """The dual archive as bytes: deterministic tar (sorted, mtime 0, uid/gid 0) of the layout files."""
     files = layout_files(image, name, docker_manifest=True)
     directories = {os.path.dirname(path) for path in files} - {""}
@@ -26,7 +26,7 @@ def dual_tar_bytes(image: Image, name: str) -> bytes:
     return write_tar(entries)
 
 
-def write_dual_tar(image: Image, path: str | Path, name: str) -> Path:
+def write_dual_tar(image: ImageGroup, path: str | Path, name: str) -> Path:
     """Write the dual archive to ``path`` (replacing it atomically); returns the path."""
     target = Path(path)
     _require_parent(target)
@@ -42,7 +42,7 @@ def write_dual_tar(image: Image, path: str | Path, name: str) -> Path:
     return target
 
 
-def write_oci_dir(image: Image, path: str | Path, name: str) -> Path:
+def write_oci_dir(image: ImageGroup, path: str | Path, name: str) -> Path:
     """Write (or add to) an OCI layout directory; an image already there under ``name`` is replaced."""
     root = Path(path)
     _require_parent(root)
@@ -64,9 +64,9 @@ def write_oci_dir(image: Image, path: str | Path, name: str) -> Path:
     return root
 
 
-def _merged_index(index_path: Path, image: Image, name: str) -> bytes:
+def _merged_index(index_path: Path, image: ImageGroup, name: str) -> bytes:
     """Our index.json entry, plus the entries of an existing layout that name other images."""
-    ours = parse_index(layout_index_json(image.manifest_descriptor, name)).manifests[0]
+    ours = parse_index(layout_index_json(top_descriptor(image), name)).manifests[0]
     if not index_path.is_file():
         return build_index([ours])
     try:
