@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegolf.platform import SUPPORTED
+from imagegolf.elf import platforms
 from tests.cli.run_cli import cli
 from tests.registry_services import DistributionRegistry
 from tests.services import Containerd, Podman
@@ -17,6 +17,7 @@ from tests.services import Containerd, Podman
 pytestmark = pytest.mark.engine
 MESSAGE = b"hello IDBS engineering\n"
 NAME = "localhost/igtest/all:1"
+PLATFORMS = platforms()
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_the_index_lists_every_platform(index_tar: Path) -> None:
     index = json.loads(_raw(f"oci-archive:{index_tar}"))
     listed = {"/".join(filter(None, (m["platform"]["os"], m["platform"]["architecture"],
                                      m["platform"].get("variant")))) for m in index["manifests"]}  # fmt: skip
-    assert listed == {str(p) for p in SUPPORTED}
+    assert listed == {str(p) for p in PLATFORMS}
     assert all(m["mediaType"] == "application/vnd.oci.image.manifest.v1+json" for m in index["manifests"])
 
 
@@ -55,7 +56,7 @@ def test_podman_on_amd64_chooses_amd64(index_tar: Path, podman: Podman) -> None:
     assert (run.returncode, run.stdout) == (0, MESSAGE), run.stderr
 
 
-@pytest.mark.parametrize("platform", SUPPORTED, ids=str)
+@pytest.mark.parametrize("platform", PLATFORMS, ids=str)
 def test_containerd_imports_and_runs_every_platform(
     index_tar: Path, containerd: Containerd, platform: object
 ) -> None:
@@ -65,7 +66,7 @@ def test_containerd_imports_and_runs_every_platform(
     assert (run.returncode, run.stdout) == (0, MESSAGE), run.stderr
 
 
-@pytest.mark.parametrize("platform", SUPPORTED, ids=str)
+@pytest.mark.parametrize("platform", PLATFORMS, ids=str)
 def test_the_judge_accepts_each_platform_of_the_index(index_tar: Path, platform: object) -> None:
     result = cli("judge", str(index_tar), "--platform", str(platform), "--phrase", "hello IDBS engineering",
                  "--runs", "1", "--json")  # fmt: skip
@@ -73,14 +74,23 @@ def test_the_judge_accepts_each_platform_of_the_index(index_tar: Path, platform:
     assert json.loads(result.stdout)[0]["platform"] == str(platform)
 
 
-def test_push_and_pull_keep_the_index_byte_exact(registry_open: DistributionRegistry, tmp_path: Path) -> None:
+def test_push_and_pull_keep_the_index_byte_exact(
+    registry_open: DistributionRegistry, tmp_path: Path, podman: Podman
+) -> None:
     ref = f"{registry_open.host}/contest/all:1"
     result = cli("build", "--platform", "all", "--push", ref, "--json")
     assert result.code == 0, result.stderr
     index_digest = json.loads(result.stdout)["index_digest"]
     raw = _raw(f"docker://{ref}", "--tls-verify=false")
     assert f"sha256:{hashlib.sha256(raw).hexdigest()}" == index_digest
-    for platform in SUPPORTED:
+    for platform in PLATFORMS:
         pulled = cli("pull", ref, "--platform", str(platform), "-o", str(tmp_path / "p.tar"), "--json")
         assert pulled.code == 0, pulled.stderr
         assert json.loads(pulled.stdout)["platform"] == str(platform)
+        # podman picks the platform from the index and runs it through binfmt_misc (F flag)
+        podman.podman("pull", "--tls-verify=false", "--platform", str(platform), ref)
+        run = podman.podman(
+            "run", *podman.run_args(), "--tls-verify=false", "--platform", str(platform), ref, check=False
+        )
+        assert (run.returncode, run.stdout) == (0, MESSAGE), (platform, run.stderr)
+        podman.podman("rmi", "-f", ref, check=False)

@@ -159,8 +159,11 @@ def test_unknown_mode_or_profile_names_what_exists(flag: str, kwargs: dict[str, 
 
 
 def test_unknown_platform_names_what_exists() -> None:
-    with pytest.raises(UsageError, match="riscv64") as raised:
-        build_program(RECORD, Platform("linux", "riscv64"))
+    with pytest.raises(UsageError, match="sparc") as raised:
+        build_program(RECORD, Platform("linux", "sparc"))
     assert "linux/386" in str(raised.value)
+    with pytest.raises(UsageError, match="argv has no layout for linux/riscv64"):
+        build_program(RECORD, Platform("linux", "riscv64"), Mode.ARGV)
+    assert {mode for mode, _ in supported_modes(Platform("linux", "riscv64"))} == {Mode.EMBED}
     with pytest.raises(UsageError):
         supported_modes(Platform("windows", "amd64"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from imagegolf import elf, oci
 from imagegolf.errors import UsageError
-from imagegolf.platform import DEFAULT, SUPPORTED, Platform
+from imagegolf.platform import DEFAULT, Platform
 
 DEFAULT_NAME = "localhost/imagegolf:latest"
 
@@ -17,7 +17,8 @@ def add_platform_argument(parser: argparse.ArgumentParser, default: str | None) 
         "--platform",
         default=default,
         metavar="P",
-        help="linux/386, linux/amd64 or linux/arm64" + (f" (default: {default})" if default else ""),
+        help="linux/386, linux/amd64, linux/arm64, linux/arm/v5|v6|v7, linux/riscv64"
+        + (f" (default: {default})" if default else ""),
     )
 
 
@@ -34,7 +35,7 @@ def parse_platforms(text: str | None) -> list[Platform]:
     if text is None:
         return [DEFAULT]
     if text == "all":
-        return list(SUPPORTED)
+        return list(elf.platforms())
     platforms = [Platform.parse(part) for part in text.split(",") if part.strip()]
     if not platforms:
         raise UsageError("--platform is empty", hint="e.g. linux/386 or all")

@@ -19,9 +19,9 @@ import enum
 from collections.abc import Callable
 from typing import TypeVar
 
-from imagegolf.elf import arm64, x86_32, x86_64
+from imagegolf.elf import arm32, arm64, mips64le, ppc64le, riscv64, s390x, x86_32, x86_64
 from imagegolf.errors import UsageError
-from imagegolf.platform import Platform
+from imagegolf.platform import ALL_PLATFORMS, Platform
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 MAX_MESSAGE = 16 * 1024 * 1024  # every layout maps at least this much of its file
@@ -41,6 +41,11 @@ _EMBED: dict[str, Callable[[bytes], bytes]] = {
     "386": x86_32.embed,
     "amd64": x86_64.embed,
     "arm64": arm64.embed,
+    "arm": arm32.build_embed,  # one Thumb layout for arm/v5, v6 and v7
+    "riscv64": riscv64.build_embed,
+    "ppc64le": ppc64le.build_embed,
+    "s390x": s390x.build_embed,
+    "mips64le": mips64le.build_embed,
 }
 _ARGV: dict[str, Callable[[], bytes]] = {
     "386": x86_32.argv,
@@ -49,10 +54,16 @@ _ARGV: dict[str, Callable[[], bytes]] = {
 }
 
 
+def platforms() -> tuple[Platform, ...]:
+    """Every platform a program can be built for (embed mode), in hello-world's index order."""
+    return tuple(p for p in ALL_PLATFORMS if p.architecture in _EMBED)
+
+
 def supported_modes(platform: Platform) -> tuple[tuple[Mode, Profile], ...]:
     """The (mode, profile) pairs :func:`build_program` accepts for ``platform``."""
-    _arch(platform)
-    return tuple((mode, profile) for mode in Mode for profile in Profile)
+    arch = _arch(platform)
+    modes = list(Mode) if arch in _ARGV else [Mode.EMBED]
+    return tuple((mode, profile) for mode in modes for profile in Profile)
 
 
 def build_program(
@@ -67,6 +78,11 @@ def build_program(
     arch = _arch(platform)
     _check_message(message, mode)
     if mode is Mode.ARGV:
+        if arch not in _ARGV:
+            known = ", ".join(f"linux/{a}" for a in _ARGV)
+            raise UsageError(
+                f"--mode argv has no layout for {platform} yet", hint=f"use embed, or one of: {known}"
+            )
         return _ARGV[arch]()
     return _EMBED[arch](bytes(message))
 
