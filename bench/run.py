@@ -361,7 +361,7 @@ def main() -> int:
         *bench_every_platform(),
         *bench_build_vs_podman(args.runs),
         *bench_push_vs_skopeo(args.runs),
-        *bench_judge_vs_loop(3),
+        *bench_judge_vs_loop(5),
     ]
     text = "\n".join(report) + "\n"
     if args.write:
