@@ -83,6 +83,10 @@ def test_push_and_pull_keep_the_index_byte_exact(
     index_digest = json.loads(result.stdout)["index_digest"]
     raw = _raw(f"docker://{ref}", "--tls-verify=false")
     assert f"sha256:{hashlib.sha256(raw).hexdigest()}" == index_digest
+    podman.podman("pull", "--tls-verify=false", ref)  # no --platform: podman on amd64 picks amd64
+    arch = podman.podman("image", "inspect", "--format", "{{.Architecture}}", ref).stdout.strip()
+    assert arch == b"amd64"
+    podman.podman("rmi", "-f", ref, check=False)
     for platform in PLATFORMS:
         pulled = cli("pull", ref, "--platform", str(platform), "-o", str(tmp_path / "p.tar"), "--json")
         assert pulled.code == 0, pulled.stderr

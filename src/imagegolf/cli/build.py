@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
         "reproducible, without a container engine.",
     )
     add_message_arguments(parser)
-    images.add_platform_argument(parser, None)
+    images.add_platform_argument(parser, None, several=True)
     parser.add_argument(
         "--mode",
         choices=["embed", "argv"],

@@ -12,13 +12,21 @@ from imagegolf.platform import DEFAULT, Platform
 DEFAULT_NAME = "localhost/imagegolf:latest"
 
 
-def add_platform_argument(parser: argparse.ArgumentParser, default: str | None) -> None:
+PLATFORM_HELP = (
+    "linux/386, linux/amd64, linux/arm64, linux/arm/v5|v6|v7, linux/riscv64, linux/ppc64le, "
+    "linux/s390x, linux/mips64le"
+)
+
+
+def add_platform_argument(
+    parser: argparse.ArgumentParser, default: str | None, *, several: bool = False
+) -> None:
+    help_text = PLATFORM_HELP + (", a comma-separated list, or all (one OCI index)" if several else "")
     parser.add_argument(
         "--platform",
         default=default,
         metavar="P",
-        help="linux/386, linux/amd64, linux/arm64, linux/arm/v5|v6|v7, linux/riscv64"
-        + (f" (default: {default})" if default else ""),
+        help=help_text + (f" (default: {default})" if default else ""),
     )
 
 
