@@ -18,7 +18,7 @@ APT_PACKAGES=(
     skopeo containerd docker.io
     qemu-user-static binfmt-support busybox-static
     docker-registry apache2-utils openssl
-    golang-go musl-tools nasm mmdebstrap arch-test gpg mount libdpkg-perl debian-archive-keyring
+    gcc libc6-dev binutils golang-go musl-tools nasm mmdebstrap arch-test gpg mount libdpkg-perl debian-archive-keyring
 )
 
 missing=()

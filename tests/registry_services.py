@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from tests.services import require
+from tests.services import require, stop_process
 
 LOOPBACK = "127.0.0.1"
 USERNAME = "golfer"
@@ -298,13 +298,7 @@ class DistributionRegistry:
     def halt(self) -> None:
         """Stop the process, keep its storage (a later start() serves the same content)."""
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, timeout=10)
 
     def stop(self) -> None:
         self.halt()

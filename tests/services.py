@@ -33,12 +33,13 @@ def _wait_for_socket(path: str, proc: subprocess.Popen[bytes], log: Path, timeou
     raise RuntimeError(f"service did not open {path}: {log.read_text(errors='replace')[-2000:]}")
 
 
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
     if proc is None or proc.poll() is not None:
         return
     proc.terminate()
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -87,7 +88,7 @@ class Dockerd:
         )
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc)
         subprocess.run(["umount", "-R", f"{self.dir}/root"], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -131,7 +132,7 @@ class Containerd:
         )
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc)
         subprocess.run(["umount", "-R", f"{self.dir}/root"], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -14,6 +14,7 @@ import hashlib
 from types import ModuleType
 from typing import Any
 
+import capstone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -253,7 +254,6 @@ def test_empty_message_is_a_usage_error(platform: Platform) -> None:
 
 
 def test_arm32_disassembly_runs_as_documented() -> None:
-    capstone = pytest.importorskip("capstone")
     program = ARM32.build(DEFAULT)
     md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB)
     text = [f"{i.mnemonic} {i.op_str}" for i in md.disasm(program[20:64], 20)]
@@ -269,7 +269,6 @@ def test_arm32_disassembly_runs_as_documented() -> None:
 
 
 def test_riscv64_disassembly_runs_as_documented() -> None:
-    capstone = pytest.importorskip("capstone")
     program = RISCV64.build(DEFAULT)
     md = capstone.Cs(capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC)
 

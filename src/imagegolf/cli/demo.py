@@ -26,6 +26,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from imagegolf.cli.run import load_and_run
     from imagegolf.engine import RunSpec, connect
 
     message = args.phrase.encode() + b"\n"
@@ -41,12 +42,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out(f"digest   {image.manifest_digest}")
     with connect(ctx.environ) as engine:
         ctx.out(f"engine   {engine.describe()}")
-        name = "localhost/imagegolf:record"
-        engine.load(store.dual_tar_bytes(image, name))
-        try:
-            result = engine.run(name, RunSpec())
-        finally:
-            engine.remove_image(name)
+        result = load_and_run(engine, image, RunSpec())
     ctx.out(f"run      exit {result.exit_code}, {result.wall_ms} ms, stdout {result.stdout!r}")
     metrics = oci.size_metrics(image).as_dict()
     ctx.out("size metrics (docker_classic is what `docker images` shows):")
