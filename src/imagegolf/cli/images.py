@@ -57,18 +57,7 @@ def program_image(message: bytes, platform: Platform, mode: str, profile: str) -
     return program, oci.build_record_image(program, platform, args=args)
 
 
-def entry_file(image: oci.Image) -> tuple[str, bytes] | None:
-    """The file the image runs (first word of Entrypoint+Cmd), found in its layers."""
-    argv = image.config.argv
-    if not argv:
-        return None
-    wanted = argv[0].lstrip("/")
-    found: tuple[str, bytes] | None = None
-    for descriptor, layer in zip(image.manifest.layers, image.layers, strict=True):
-        for entry in oci.layer_entries(layer, descriptor.media_type, keep_data=True):
-            if entry.path.lstrip("/") == wanted and entry.data is not None:
-                found = (entry.path, entry.data)
-    return found
+entry_file = oci.entry_file  # the file an image runs (oci/entry.py)
 
 
 def files_listing(image: oci.Image) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from imagegolf.oci.build import build_image, build_record_image
 from imagegolf.oci.config import ImageConfig, build_config, parse_config
 from imagegolf.oci.descriptor import Descriptor
 from imagegolf.oci.docker_save import image_from_docker_manifest
+from imagegolf.oci.entry import entry_file
 from imagegolf.oci.gzip import gunzip, gzip_bytes, iter_gunzip
 from imagegolf.oci.image import Image
 from imagegolf.oci.layers import diff_id_and_length, layer_entries, layer_tar
@@ -37,6 +38,7 @@ __all__ = [
     "build_manifest",
     "build_record_image",
     "diff_id_and_length",
+    "entry_file",
     "gunzip",
     "gzip_bytes",
     "image_from_docker_manifest",

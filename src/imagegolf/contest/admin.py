@@ -1,0 +1,139 @@
+"""Organiser actions: create a contest, disqualify a submission. Each is an event with who and when."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
+from imagegolf.contest.model import DEFAULT_LIMITS, DEFAULT_METRIC, DEFAULT_PATTERN, Contest, check_rules
+from imagegolf.contest.reads import find_state, open_contest, standings
+from imagegolf.db import Database, Transaction
+from imagegolf.db import queries as q
+from imagegolf.db.clock import now
+from imagegolf.errors import UsageError
+
+
+def create_contest(
+    db: Database,
+    *,
+    name: str,
+    phrase: str,
+    repository: str,
+    match: str = "contains",
+    metric: str = DEFAULT_METRIC,
+    platform: str | None = None,
+    entrant_pattern: str = DEFAULT_PATTERN,
+    entrant_map: dict[str, str] | None = None,
+    starts_at: str | None = None,
+    ends_at: str | None = None,
+    limits: dict[str, Any] | None = None,
+    actor: str = "admin",
+) -> Contest:
+    ref, start, end = check_rules(
+        phrase=phrase,
+        match=match,
+        metric=metric,
+        watched=repository,
+        pattern=entrant_pattern,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    unknown = set(limits or {}) - set(DEFAULT_LIMITS)
+    if unknown:
+        raise UsageError(f"unknown limits: {', '.join(sorted(unknown))} (known: {', '.join(DEFAULT_LIMITS)})")
+    fields: dict[str, Any] = dict(
+        name=name,
+        phrase=phrase,
+        match=match,
+        metric=metric,
+        registry=ref.registry,
+        repository=ref.repository,
+        platform=platform,
+        entrant_pattern=entrant_pattern,
+        entrant_map=entrant_map or {},
+        starts_at=start,
+        ends_at=end,
+        limits={**DEFAULT_LIMITS, **(limits or {})},
+    )
+
+    def write(tx: Transaction) -> int:
+        contest_id = q.insert_contest(tx, **fields)
+        if contest_id is None:
+            raise UsageError(
+                f"a contest named {name!r} already exists in {db.url}", hint="choose another --name"
+            )
+        q.append_event(
+            tx, contest_id, "contest_created", actor, {k: v for k, v in fields.items() if k != "name"}
+        )
+        return contest_id
+
+    db.run(write)
+    return open_contest(db, name)
+
+
+def disqualify(db: Database, contest: Contest, key: str, reason: str, *, actor: str) -> int:
+    """Disqualify a submission (by id or digest: every submission of that digest). Returns how many."""
+    if not reason.strip():
+        raise UsageError("a disqualification needs a reason", hint="--reason TEXT")
+    state = find_state(standings(db, contest), key)
+    digest = state.submission.digest
+    targets = (
+        [s for s in standings(db, contest).states if s.submission.digest == digest]
+        if not key.isdigit()
+        else [state]
+    )
+
+    def write(tx: Transaction) -> int:
+        for target in targets:
+            q.append_event(
+                tx,
+                contest.id,
+                "disqualified",
+                actor,
+                {"reason": reason},
+                submission_id=target.submission.id,
+                digest=target.submission.digest,
+            )
+        return len(targets)
+
+    return db.run(write)
+
+
+def queue_rejudge(db: Database, contest: Contest, keys: list[str] | None, *, actor: str) -> list[int]:
+    """Queue ``rejudge`` jobs for workers (the web admin's re-judge): the given submissions (ids or
+    digests) or, with ``keys`` None, every judged one. Returns the submission ids queued."""
+    states = standings(db, contest).states
+    if keys is None:
+        targets = [s for s in states if s.judgement is not None]
+    else:
+        targets = [find_state(standings(db, contest), key) for key in keys]
+
+    def write(tx: Transaction) -> list[int]:
+        at = now()
+        for target in targets:
+            q.insert_job(tx, target.submission.id, at, kind="rejudge")
+        q.append_event(
+            tx,
+            contest.id,
+            "admin",
+            actor,
+            {"action": "rejudge queued", "submissions": [t.submission.id for t in targets]},
+        )
+        return [t.submission.id for t in targets]
+
+    return db.run(write)
+
+
+def admin_event(db: Database, contest: Contest, action: str, actor: str, data: dict[str, Any]) -> int:
+    """An admin action on record (who, when, what), beyond those that change a submission."""
+    return db.run(lambda tx: q.append_event(tx, contest.id, "admin", actor, {"action": action, **data}))
+
+
+__all__ = [
+    "ContestNotFound",
+    "SubmissionNotFound",
+    "admin_event",
+    "create_contest",
+    "disqualify",
+    "queue_rejudge",
+]

@@ -1,0 +1,13 @@
+"""Contest errors, in the project's one hierarchy."""
+
+from __future__ import annotations
+
+from imagegolf.errors import UsageError
+
+
+class ContestNotFound(UsageError):
+    """No contest of that name in the database (or none at all)."""
+
+
+class SubmissionNotFound(UsageError):
+    """No submission with that id or digest in the contest."""

@@ -1,0 +1,24 @@
+"""Timestamps as sortable ISO-8601 UTC text, the one format both databases store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def now() -> str:
+    return format_time(dt.datetime.now(dt.UTC))
+
+
+def format_time(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: give a timezone")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def later(seconds: float, start: str | None = None) -> str:
+    base = parse_time(start) if start else dt.datetime.now(dt.UTC)
+    return format_time(base + dt.timedelta(seconds=seconds))

@@ -1,0 +1,282 @@
+"""Every SQL statement imagegolf runs, as functions of an open transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from imagegolf.db.clock import later, now
+from imagegolf.db.connection import Transaction
+from imagegolf.db.records import ContestRow, EventRow, JobClaim, SubmissionRow
+
+_SUBMISSION = "id, contest_id, entrant, tag, digest, first_seen, via"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# contests
+
+
+def insert_contest(tx: Transaction, **fields: Any) -> int | None:
+    fields = dict(fields, entrant_map=_json(fields["entrant_map"]), limits=_json(fields["limits"]))
+    fields.setdefault("created_at", now())
+    names = ", ".join(fields)
+    marks = ", ".join("?" for _ in fields)
+    return tx.insert(
+        f"INSERT INTO contests ({names}) VALUES ({marks}) ON CONFLICT (name) DO NOTHING",
+        list(fields.values()),
+    )
+
+
+def contests(tx: Transaction) -> list[ContestRow]:
+    return [ContestRow.from_row(r) for r in tx.query("SELECT * FROM contests ORDER BY id")]
+
+
+def contest_by_name(tx: Transaction, name: str) -> ContestRow | None:
+    row = tx.one("SELECT * FROM contests WHERE name = ?", (name,))
+    return None if row is None else ContestRow.from_row(row)
+
+
+def contest_by_id(tx: Transaction, contest_id: int) -> ContestRow | None:
+    row = tx.one("SELECT * FROM contests WHERE id = ?", (contest_id,))
+    return None if row is None else ContestRow.from_row(row)
+
+
+# tags and submissions
+
+
+def tag_heads(tx: Transaction, contest_id: int) -> dict[str, str]:
+    rows = tx.query("SELECT tag, digest FROM tag_heads WHERE contest_id = ?", (contest_id,))
+    return {r["tag"]: r["digest"] for r in rows}
+
+
+def set_tag_head(tx: Transaction, contest_id: int, tag: str, digest: str, at: str) -> None:
+    tx.execute(
+        "INSERT INTO tag_heads (contest_id, tag, digest, seen_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (contest_id, tag) DO UPDATE SET digest = excluded.digest, seen_at = excluded.seen_at",
+        (contest_id, tag, digest, at),
+    )
+
+
+def insert_submission(
+    tx: Transaction, contest_id: int, entrant: str, tag: str, digest: str, first_seen: str, via: str
+) -> int | None:
+    """The new submission's id, or None: this tag already pointed at this digest."""
+    return tx.insert(
+        "INSERT INTO submissions (contest_id, entrant, tag, digest, first_seen, via) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (contest_id, tag, digest) DO NOTHING",
+        (contest_id, entrant, tag, digest, first_seen, via),
+    )
+
+
+def submissions(tx: Transaction, contest_id: int, entrant: str | None = None) -> list[SubmissionRow]:
+    if entrant is None:
+        rows = tx.query(
+            f"SELECT {_SUBMISSION} FROM submissions WHERE contest_id = ? ORDER BY first_seen, id",
+            (contest_id,),
+        )
+    else:
+        rows = tx.query(
+            f"SELECT {_SUBMISSION} FROM submissions WHERE contest_id = ? AND entrant = ? "
+            "ORDER BY first_seen, id",
+            (contest_id, entrant),
+        )
+    return [SubmissionRow(**r) for r in rows]
+
+
+def submission(tx: Transaction, submission_id: int) -> SubmissionRow | None:
+    row = tx.one(f"SELECT {_SUBMISSION} FROM submissions WHERE id = ?", (submission_id,))
+    return None if row is None else SubmissionRow(**row)
+
+
+def submissions_with_digest(tx: Transaction, contest_id: int, digest: str) -> list[SubmissionRow]:
+    rows = tx.query(
+        f"SELECT {_SUBMISSION} FROM submissions WHERE contest_id = ? AND digest = ? ORDER BY first_seen, id",
+        (contest_id, digest),
+    )
+    return [SubmissionRow(**r) for r in rows]
+
+
+def count_submissions_since(tx: Transaction, contest_id: int, entrant: str, since: str) -> int:
+    row = tx.one(
+        "SELECT COUNT(*) AS n FROM submissions WHERE contest_id = ? AND entrant = ? AND first_seen >= ?",
+        (contest_id, entrant, since),
+    )
+    return int(row["n"]) if row else 0
+
+
+def nth_recent_submission(tx: Transaction, contest_id: int, entrant: str, since: str, n: int) -> str | None:
+    """The first_seen of the entrant's n-th submission since ``since`` (0-based), oldest first."""
+    row = tx.one(
+        "SELECT first_seen FROM submissions WHERE contest_id = ? AND entrant = ? AND first_seen >= ? "
+        "ORDER BY first_seen, id LIMIT 1 OFFSET ?",
+        (contest_id, entrant, since, n),
+    )
+    return None if row is None else str(row["first_seen"])
+
+
+# events (append-only)
+
+
+def append_event(
+    tx: Transaction,
+    contest_id: int,
+    kind: str,
+    actor: str,
+    data: dict[str, Any],
+    *,
+    submission_id: int | None = None,
+    digest: str | None = None,
+    at: str | None = None,
+) -> int:
+    event_id = tx.insert(
+        "INSERT INTO events (contest_id, at, kind, submission_id, digest, actor, data) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (contest_id, at or now(), kind, submission_id, digest, actor, _json(data)),
+    )
+    assert event_id is not None
+    return event_id
+
+
+def events(
+    tx: Transaction,
+    contest_id: int,
+    *,
+    submission_id: int | None = None,
+    kinds: tuple[str, ...] = (),
+    after_id: int = 0,
+    digest: str | None = None,
+) -> list[EventRow]:
+    sql = "SELECT * FROM events WHERE contest_id = ? AND id > ?"
+    params: list[Any] = [contest_id, after_id]
+    if digest is not None:
+        sql += " AND digest = ?"
+        params.append(digest)
+    if submission_id is not None:
+        sql += " AND submission_id = ?"
+        params.append(submission_id)
+    if kinds:
+        sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+        params += kinds
+    return [EventRow.from_row(r) for r in tx.query(sql + " ORDER BY id", params)]
+
+
+def last_event_id(tx: Transaction, contest_id: int) -> int:
+    row = tx.one("SELECT MAX(id) AS id FROM events WHERE contest_id = ?", (contest_id,))
+    return int(row["id"]) if row and row["id"] is not None else 0
+
+
+# jobs: leases, claimed with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite serialises writers)
+
+
+def insert_job(tx: Transaction, submission_id: int, not_before: str, kind: str = "judge") -> int:
+    """Queue a job: ``judge`` (a new submission) or ``rejudge`` (judge again, record it as such)."""
+    job_id = tx.insert(
+        "INSERT INTO jobs (submission_id, kind, state, attempts, not_before, created_at) "
+        "VALUES (?, ?, 'queued', 0, ?, ?)",
+        (submission_id, kind, not_before, now()),
+    )
+    assert job_id is not None
+    return job_id
+
+
+def claim_job(tx: Transaction, owner: str, lease_s: float, contest_id: int | None = None) -> JobClaim | None:
+    """Lease the oldest job that is queued and due, or whose previous lease expired."""
+    at = now()
+    expires = later(lease_s, at)
+    lock = " FOR UPDATE OF jobs SKIP LOCKED" if tx.dialect == "postgresql" else ""
+    scope = ""
+    params: list[Any] = [at, at]
+    if contest_id is not None:
+        scope = " AND submission_id IN (SELECT id FROM submissions WHERE contest_id = ?)"
+        params.append(contest_id)
+    row = tx.one(
+        "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1 "
+        "WHERE id = (SELECT id FROM jobs WHERE ((state = 'queued' AND not_before <= ?) "
+        f"OR (state = 'running' AND lease_expires < ?)){scope} ORDER BY id LIMIT 1{lock}) "
+        "RETURNING id, submission_id, kind, attempts, lease_expires",
+        [owner, expires, *params],
+    )
+    if row is None:
+        return None
+    return JobClaim(
+        int(row["id"]),
+        int(row["submission_id"]),
+        str(row["kind"]),
+        int(row["attempts"]),
+        owner,
+        str(row["lease_expires"]),
+    )
+
+
+def _holds(tx: Transaction, job_id: int, owner: str) -> bool:
+    lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+    row = tx.one(f"SELECT state, lease_owner FROM jobs WHERE id = ?{lock}", (job_id,))
+    return row is not None and row["state"] == "running" and row["lease_owner"] == owner
+
+
+def renew_lease(tx: Transaction, job_id: int, owner: str, lease_s: float) -> bool:
+    if not _holds(tx, job_id, owner):
+        return False
+    tx.execute("UPDATE jobs SET lease_expires = ? WHERE id = ?", (later(lease_s), job_id))
+    return True
+
+
+def finish_job(tx: Transaction, job_id: int, owner: str) -> bool:
+    """Mark done if ``owner`` still holds the lease (in the caller's transaction); else False."""
+    if not _holds(tx, job_id, owner):
+        return False
+    tx.execute(
+        "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires = NULL, finished_at = ? "
+        "WHERE id = ?",
+        (now(), job_id),
+    )
+    return True
+
+
+def requeue_job(tx: Transaction, job_id: int, owner: str, not_before: str) -> bool:
+    if not _holds(tx, job_id, owner):
+        return False
+    tx.execute(
+        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL, not_before = ? "
+        "WHERE id = ?",
+        (not_before, job_id),
+    )
+    return True
+
+
+def release_job(tx: Transaction, job_id: int, owner: str) -> bool:
+    """Give a job back without it counting as an attempt (the worker is shutting down)."""
+    if not _holds(tx, job_id, owner):
+        return False
+    tx.execute(
+        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL, attempts = attempts - 1 "
+        "WHERE id = ?",
+        (job_id,),
+    )
+    return True
+
+
+def job_states(tx: Transaction, contest_id: int) -> dict[int, str]:
+    """submission id → its latest job's state (queued, running, done)."""
+    rows = tx.query(
+        "SELECT j.submission_id, j.state FROM jobs j JOIN submissions s ON s.id = j.submission_id "
+        "WHERE s.contest_id = ? ORDER BY j.id",
+        (contest_id,),
+    )
+    return {int(r["submission_id"]): str(r["state"]) for r in rows}
+
+
+def queue_counts(tx: Transaction, contest_id: int | None = None) -> dict[str, int]:
+    if contest_id is None:
+        rows = tx.query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+    else:
+        rows = tx.query(
+            "SELECT j.state, COUNT(*) AS n FROM jobs j JOIN submissions s ON s.id = j.submission_id "
+            "WHERE s.contest_id = ? GROUP BY j.state",
+            (contest_id,),
+        )
+    return {str(r["state"]): int(r["n"]) for r in rows}

@@ -1,0 +1,136 @@
+"""The schema as numbered migrations, written once for SQLite and PostgreSQL.
+
+Times are ISO-8601 UTC text with microseconds (``2026-11-28T13:42:29.123456Z``): they sort as
+strings and mean the same on both databases. ``{pk}`` is each dialect's auto-increment key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imagegolf.db.clock import now
+from imagegolf.db.connection import Database, Transaction
+from imagegolf.db.errors import DatabaseError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    common: tuple[str, ...]
+    sqlite: tuple[str, ...] = ()
+    postgresql: tuple[str, ...] = ()
+
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        pk = "INTEGER PRIMARY KEY AUTOINCREMENT" if dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
+        own = self.sqlite if dialect == "sqlite" else self.postgresql
+        return tuple(s.replace("{pk}", pk) for s in self.common) + own
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "contests, submissions, jobs, append-only events",
+        (
+            """CREATE TABLE contests (
+                id {pk},
+                name TEXT NOT NULL UNIQUE,
+                phrase TEXT NOT NULL,
+                match TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                registry TEXT NOT NULL,
+                repository TEXT NOT NULL,
+                platform TEXT,
+                entrant_pattern TEXT NOT NULL,
+                entrant_map TEXT NOT NULL,
+                starts_at TEXT,
+                ends_at TEXT,
+                limits TEXT NOT NULL,
+                created_at TEXT NOT NULL)""",
+            """CREATE TABLE submissions (
+                id {pk},
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                entrant TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                first_seen TEXT NOT NULL,
+                via TEXT NOT NULL,
+                UNIQUE (contest_id, tag, digest))""",
+            "CREATE INDEX submissions_by_digest ON submissions (contest_id, digest)",
+            "CREATE INDEX submissions_by_entrant ON submissions (contest_id, entrant, first_seen)",
+            """CREATE TABLE jobs (
+                id {pk},
+                submission_id INTEGER NOT NULL REFERENCES submissions(id),
+                kind TEXT NOT NULL DEFAULT 'judge',
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                not_before TEXT NOT NULL,
+                lease_owner TEXT,
+                lease_expires TEXT,
+                created_at TEXT NOT NULL,
+                finished_at TEXT)""",
+            "CREATE INDEX jobs_claimable ON jobs (state, not_before, id)",
+            """CREATE TABLE tag_heads (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                tag TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                seen_at TEXT NOT NULL,
+                PRIMARY KEY (contest_id, tag))""",
+            """CREATE TABLE events (
+                id {pk},
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                at TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                submission_id INTEGER REFERENCES submissions(id),
+                digest TEXT,
+                actor TEXT NOT NULL,
+                data TEXT NOT NULL)""",
+            "CREATE INDEX events_by_submission ON events (submission_id, id)",
+            "CREATE INDEX events_by_contest ON events (contest_id, id)",
+            "CREATE INDEX events_by_digest ON events (contest_id, digest)",
+        ),
+        sqlite=(
+            """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+               BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+            """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+               BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+        ),
+        postgresql=(
+            """CREATE FUNCTION imagegolf_events_append_only() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$""",
+            """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+               FOR EACH ROW EXECUTE FUNCTION imagegolf_events_append_only()""",
+        ),
+    ),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def migrate(database: Database) -> int:
+    """Apply the missing migrations, each in its own transaction; return the schema version."""
+
+    def step(tx: Transaction) -> int:
+        if tx.dialect == "postgresql":
+            tx.execute("SELECT pg_advisory_xact_lock(7301)")  # one migrator at a time
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        row = tx.one("SELECT MAX(version) AS v FROM schema_migrations")
+        current = int(row["v"]) if row and row["v"] is not None else 0
+        if current > LATEST:
+            raise DatabaseError(
+                f"{database.url}: schema version {current} is newer than this imagegolf ({LATEST})",
+                hint="upgrade imagegolf",
+            )
+        for migration in MIGRATIONS:
+            if migration.version > current:
+                for statement in migration.statements(tx.dialect):
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, now()),
+                )
+        return LATEST
+
+    return database.run(step)
