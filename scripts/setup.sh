@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything imagegolf needs on Debian 12, idempotently:
-#   apt packages, binfmt_misc entries with the F flag, a podman drop-in for hybrid-cgroup
-#   hosts, and the project's virtualenv in .venv.
+#   apt packages (PostgreSQL and Chromium too, for the contest's tests), binfmt_misc entries
+#   with the F flag, a podman drop-in for hybrid-cgroup hosts, and the project's virtualenv in .venv.
 # Run as root, or as a sudo user (it re-runs itself with sudo).
 set -euo pipefail
 
@@ -19,6 +19,8 @@ APT_PACKAGES=(
     qemu-user-static binfmt-support busybox-static
     docker-registry apache2-utils openssl
     gcc libc6-dev binutils golang-go musl-tools nasm mmdebstrap arch-test gpg mount libdpkg-perl debian-archive-keyring
+    postgresql
+    chromium fonts-dejavu-core fonts-liberation
 )
 
 missing=()
@@ -29,8 +31,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "installing apt packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # Install without starting services (docker.io, containerd and docker-registry would start
-    # daemons, the registry on every interface): tests start their own on private sockets.
+    # Install without starting services (docker.io, containerd, docker-registry and postgresql
+    # would start daemons, the registry on every interface): tests start their own on private sockets.
     own_policy=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
@@ -56,7 +58,11 @@ SRC
         || say "upx-ucl could not be installed: the ladder's UPX rungs will be SKIPPED"
 fi
 # Debian's docker-registry starts a service on :5000 on all interfaces; tests run their own on 127.0.0.1.
-if [ -d /run/systemd/system ]; then systemctl disable --now docker-registry.service >/dev/null 2>&1 || true; fi
+# Debian's postgresql starts a cluster on :5432; tests run their own on a private port and socket.
+if [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+    systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+fi
 
 # binfmt_misc with the F flag: the kernel opens qemu at registration time, so foreign-arch
 # binaries run inside containers whose root has no qemu (Debian registers without F).

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, Page
 
 from imagegolf.engine.client import Engine
 from imagegolf.engine.discovery import connect, private_podman
+from tests import browser_services, db_services
+from tests.db_services import Postgres
 from tests.registry_services import DistributionRegistry, started
 from tests.services import Containerd, Dockerd, Podman
 
@@ -88,3 +91,30 @@ def registry_token() -> Iterator[DistributionRegistry]:
 def any_registry(request: pytest.FixtureRequest) -> DistributionRegistry:
     """Each test using it runs once per set-up."""
     return request.getfixturevalue(f"registry_{request.param}")  # type: ignore[no-any-return]
+
+
+# -- PostgreSQL and a browser (tests/db_services.py, tests/browser_services.py) --
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """Debian's PostgreSQL on 127.0.0.1 (a free port), fsync off; ``new_database()`` per test."""
+    with db_services.started() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright's sync API; offline but for loopback."""
+    with browser_services.started() as launched:
+        yield launched
+
+
+@pytest.fixture
+def browser_page(browser: Browser) -> Iterator[Page]:
+    """A fresh page in a fresh context (its own cookies and storage), closed after the test."""
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
