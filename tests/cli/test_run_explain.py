@@ -1,4 +1,4 @@
-"""`imagegolf run`, `explain` and `demo` end to end, and the environment errors (exit 3)."""
+"""`imagegolf run` and `explain` end to end, and the environment errors (exit 3)."""
 
 from __future__ import annotations
 
@@ -44,13 +44,6 @@ def test_explain_names_the_fields_and_disassembles(record_tar: Path) -> None:
     assert result.code == 0, result.stderr
     for needle in ("e_machine", "p_vaddr", "int 0x80", "EM_386"):
         assert needle in result.text
-
-
-def test_demo_builds_runs_and_prints_metrics(tmp_path: Path, dockerd: Dockerd) -> None:
-    result = cli("demo", "-o", str(tmp_path / "r.tar"), environ={"DOCKER_HOST": dockerd.url})
-    assert result.code == 0, result.stderr
-    assert "stdout b'hello IDBS engineering\\n'" in result.text
-    assert "docker_classic" in result.text
 
 
 def test_dead_docker_host_is_an_environment_error(record_tar: Path) -> None:

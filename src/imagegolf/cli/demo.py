@@ -1,54 +1,264 @@
-"""``imagegolf demo``: the README's main job, for now: build the record image, run it, show metrics."""
+"""``imagegolf demo``: the README's main job — the whole contest on this machine.
+
+Starts a private registry on 127.0.0.1, creates a contest for the phrase, and replays the post's
+ladder: one rung after another is built with its real toolchain and pushed by an entrant to the
+shared repository, where the contest (push notifications and polling, judge workers) judges it
+live. Then the leaderboard and the record timeline, and the web page until Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import secrets
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from imagegolf import elf, oci, store
-from imagegolf.cli import images
+from imagegolf.cli.board import print_board
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.cli.message import DEFAULT_MESSAGE
-from imagegolf.errors import CheckFailed
-from imagegolf.platform import DEFAULT
+from imagegolf.errors import CheckFailed, UsageError
+
+if TYPE_CHECKING:
+    from imagegolf.contest import Contest, SubmissionState
+    from imagegolf.db import Database
+
+
+@dataclass(frozen=True)
+class Push:
+    entrant: str  # also the tag: the contest's default rule
+    rung: str
+
+
+# The post's timeline, replayed: entrants walk down the ladder, some re-push their tag.
+SCRIPT: tuple[Push, ...] = (
+    Push("reschenburg", "distro-echo"),
+    Push("pjones", "busybox-echo"),
+    Push("alice", "host-echo"),  # dynamically linked in scratch: START_FAILED
+    Push("alice", "go"),  # the same tag re-pushed with a new digest: a new submission
+    Push("bob", "go-stripped"),
+    Push("alice", "go-upx"),
+    Push("carol", "c-glibc-static"),
+    Push("carol", "c-glibc-upx"),
+    Push("bob", "c-musl-static"),
+    Push("pjones", "asm-elf64"),
+    Push("reschenburg", "asm-elf32-ld"),
+    Push("dave", "teensy"),
+    Push("carol", "teensy-modern"),  # the same bytes as dave's: REJECTED as a duplicate
+    Push("pjones", "teensy-argv"),
+)
+JUDGE_WAIT_S = 180.0
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
-        "demo", help="build the record image for the default phrase, run it, show metrics"
+        "demo",
+        help="the whole contest here: a local registry, the ladder pushed by entrants, judged live, the web page",
+        description="Start a registry on 127.0.0.1, create a contest for PHRASE, push the ladder's images as "
+        "entrants one after another, judge each live, print the leaderboard and the record timeline, and "
+        "serve the web page until Ctrl-C.",
     )
     parser.add_argument("--phrase", default=DEFAULT_MESSAGE, help=f"default: {DEFAULT_MESSAGE!r}")
-    parser.add_argument("-o", "--output", default="build/record.tar", help="where to keep the image")
+    parser.add_argument(
+        "--rungs", metavar="NAMES", help="comma-separated rungs to push (default: all, in order)"
+    )
+    parser.add_argument(
+        "--dir", default="build/demo", help="where the database and registry live (build/demo)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="web page address (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="web page port (8000)")
+    parser.add_argument(
+        "--no-serve", action="store_true", help="no web page: exit after the board (for scripts)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="judge workers (2)")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.run import load_and_run
-    from imagegolf.engine import RunSpec, connect
+def _script(rungs: str | None) -> list[Push]:
+    if not rungs:
+        return list(SCRIPT)
+    wanted = [name.strip() for name in rungs.split(",") if name.strip()]
+    known = {push.rung for push in SCRIPT}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise UsageError(
+            f"--rungs: unknown {', '.join(unknown)}", hint=f"known: {', '.join(p.rung for p in SCRIPT)}"
+        )
+    return [push for push in SCRIPT if push.rung in wanted]
 
-    message = args.phrase.encode() + b"\n"
-    ctx.out(f"imagegolf demo: the smallest image that prints {args.phrase!r}")
-    started = time.monotonic()
-    program, image = images.program_image(message, DEFAULT, elf.Mode.EMBED, elf.Profile.PORTABLE)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    path = store.write_dual_tar(image, Path(args.output), "localhost/imagegolf:record")
-    ctx.out(
-        f"built    {path} in {1000 * (time.monotonic() - started):.0f} ms: {DEFAULT}, "
-        f"{len(program)}-byte ELF ({len(program) - len(message)} bytes + the message)"
-    )
-    ctx.out(f"digest   {image.manifest_digest}")
-    with connect(ctx.environ) as engine:
-        ctx.out(f"engine   {engine.describe()}")
-        result = load_and_run(engine, image, RunSpec())
-    ctx.out(f"run      exit {result.exit_code}, {result.wall_ms} ms, stdout {result.stdout!r}")
-    metrics = oci.size_metrics(image).as_dict()
-    ctx.out("size metrics (docker_classic is what `docker images` shows):")
-    for metric, value in metrics.items():
-        ctx.out(f"  {metric:<20} {value:>6}  {human_size(value)}")
-    if result.exit_code != 0 or result.stdout != message:
-        raise CheckFailed(f"the record image did not print the phrase: {result.error or result.stdout!r}")
-    ctx.out(f"record   {human_size(metrics['docker_classic'])} — the seed's record was 73B")
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from imagegolf.contest import create_contest
+    from imagegolf.db import open_database
+    from imagegolf.engine import connect
+    from imagegolf.registry import open_registry
+    from imagegolf.registry.local import LocalRegistry
+
+    script = _script(args.rungs)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=ctx.stderr, level=logging.ERROR, format="imagegolf: %(message)s")
+    workdir = Path(args.dir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / "contest.db"
+    for stale in workdir.glob("contest.db*"):  # a fresh contest each run
+        stale.unlink()
+    hook_token = secrets.token_urlsafe(16)
+    serve = not args.no_serve
+    web_url = f"http://{args.host}:{args.port}"
+    ctx.out(f"imagegolf demo: a contest for {args.phrase!r}, the ladder's images pushed by entrants")
+    with contextlib.ExitStack() as stack:
+        db = stack.enter_context(open_database(str(db_path)))
+        registry = stack.enter_context(
+            LocalRegistry(
+                workdir / "registry",
+                notify_url=f"{web_url}/hooks/registry" if serve else None,
+                notify_token=hook_token if serve else None,
+            )
+        )
+        stack.callback(_wipe, workdir / "registry")
+        contest = create_contest(
+            db,
+            name="idbs",
+            phrase=args.phrase,
+            repository=f"{registry.host}/idbs",
+            limits={"per_entrant_per_hour": 0},
+        )
+        ctx.out(f"registry  {registry.host} (docker-registry; the shared repository is {contest.watched})")
+        ctx.out(f"database  {db_path} (SQLite)")
+        admin_token = None
+        if serve:
+            admin_token = secrets.token_urlsafe(16)
+            _serve(stack, db, contest, args, admin_token, hook_token)
+            ctx.out(f"web       {web_url}  (live leaderboard; admin token {admin_token})")
+        engine = stack.enter_context(connect(ctx.environ))
+        ctx.out(f"engine    {engine.describe()}")
+        client = stack.enter_context(open_registry(registry.host, env=ctx.environ))
+        stop = threading.Event()
+        stack.callback(stop.set)
+        _start_contest(stack, db, contest, engine, client, stop, args.workers)
+        ctx.out("")
+        states = _replay(script, db, contest, client, ctx)
+        ctx.out("")
+        print_board(db, contest, ctx)
+        if serve:
+            ctx.out(f"\nthe contest page is at {web_url}; Ctrl-C stops the demo")
+            ctx.stdout.flush()
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                ctx.out("stopped")
+    failed = [s for s in states if s.pending]
+    if failed:
+        raise CheckFailed(f"{len(failed)} submission(s) were not judged within {JUDGE_WAIT_S:.0f} s")
     return 0
+
+
+def _wipe(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _serve(
+    stack: contextlib.ExitStack,
+    db: Database,
+    contest: Contest,
+    args: argparse.Namespace,
+    admin_token: str,
+    hook_token: str,
+) -> None:
+    from imagegolf.web import create_app
+    from imagegolf.web.server import serve_in_thread
+
+    app = create_app(db, contest.name, admin_token=admin_token, hook_token=hook_token)
+    server = serve_in_thread(app, args.host, args.port)
+    stack.callback(server.stop)
+
+
+def _start_contest(
+    stack: contextlib.ExitStack,
+    db: Database,
+    contest: Contest,
+    engine: Any,
+    client: Any,
+    stop: threading.Event,
+    workers: int,
+) -> None:
+    from imagegolf.contest.watch import watch
+    from imagegolf.contest.worker import WorkerOptions, run_workers
+
+    threads = run_workers(
+        db,
+        engine=engine,
+        registry=lambda _c: client,
+        count=workers,
+        stop=stop,
+        options=WorkerOptions(contest_id=contest.id),
+    )
+    poller = threading.Thread(
+        target=watch,
+        args=(db, contest, client),
+        kwargs={"interval_s": 1.0, "stop": stop},
+        name="poller",
+        daemon=True,
+    )
+    poller.start()
+
+    def join() -> None:
+        stop.set()
+        for thread in [*threads, poller]:
+            thread.join(timeout=60)
+
+    stack.callback(join)
+
+
+def _replay(
+    script: list[Push], db: Database, contest: Contest, client: Any, ctx: Context
+) -> list[SubmissionState]:
+    from imagegolf import ladder
+
+    message = contest.phrase.encode() + b"\n"
+    states: list[SubmissionState] = []
+    for number, push in enumerate(script, start=1):
+        head = f"[{number:>2}/{len(script)}] {push.entrant:<12} {push.rung:<15}"
+        started = time.monotonic()
+        try:
+            built = ladder.build_rung(push.rung, message, environ=ctx.environ)
+        except (ladder.ToolMissing, ladder.BuildFailed) as error:
+            ctx.out(f"{head} skipped: {error}")
+            continue
+        result = client.push_image(contest.repository, built.image, push.entrant)
+        pushed = time.monotonic()
+        ctx.out(f"{head} built in {pushed - started:4.1f} s, pushed {contest.watched}:{push.entrant}")
+        ctx.stdout.flush()
+        state = _judged(db, contest, push.entrant, str(result.digest))
+        states.append(state)
+        took = time.monotonic() - pushed
+        size = "" if state.size is None else f"{human_size(state.size)} ({state.size} B)"
+        ctx.out(f"{'':<33}{state.status} {size}, judged {took:.1f} s after the push: {state.reason}")
+        ctx.stdout.flush()
+    return states
+
+
+def _judged(db: Database, contest: Contest, tag: str, digest: str) -> SubmissionState:
+    """Wait until the submission of (tag, digest) has a verdict (a hook or the poller queued it)."""
+    from imagegolf.contest import snapshot
+
+    deadline = time.monotonic() + JUDGE_WAIT_S
+    while True:
+        states = [
+            s
+            for s in snapshot(db, contest).standings.states
+            if s.submission.tag == tag and s.submission.digest == digest
+        ]
+        if states and (not states[0].pending or time.monotonic() > deadline):
+            return states[0]
+        if not states and time.monotonic() > deadline:
+            raise CheckFailed(f"the push of {tag} ({digest[:19]}) never reached the contest")
+        time.sleep(0.1)

@@ -1,0 +1,131 @@
+"""Pushes to a real docker-registry become submissions, judged in a real engine, ranked.
+
+Every test runs on SQLite and PostgreSQL (``db`` fixture) with podman through the engine API.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from imagegolf import elf
+from imagegolf.cli.images import program_image
+from imagegolf.contest import Contest, create_contest, history, snapshot
+from imagegolf.contest.watch import poll_once
+from imagegolf.contest.worker import Outcome, Worker, WorkerOptions
+from imagegolf.db import Database
+from imagegolf.engine.client import Engine
+from imagegolf.oci import Image
+from imagegolf.platform import DEFAULT
+from imagegolf.registry import RegistryClient, open_registry
+from tests.registry_services import DistributionRegistry
+
+PHRASE = "hello IDBS engineering"
+
+
+def image(text: str) -> Image:
+    return program_image(text.encode() + b"\n", DEFAULT, elf.Mode.EMBED, elf.Profile.PORTABLE)[1]
+
+
+@pytest.fixture
+def client(registry_open: DistributionRegistry) -> Iterator[RegistryClient]:
+    with open_registry(registry_open.host) as opened:
+        yield opened
+
+
+@pytest.fixture
+def contest(db: Database, registry_open: DistributionRegistry, request: pytest.FixtureRequest) -> Contest:
+    repository = f"{registry_open.host}/c{abs(hash(request.node.nodeid)) % 10**8}"
+    return create_contest(
+        db, name="t", phrase=PHRASE, repository=repository, limits={"runs": 1, "per_entrant_per_hour": 0}
+    )
+
+
+def push(client: RegistryClient, contest: Contest, tag: str, text: str) -> str:
+    return str(client.push_image(contest.repository, image(text), tag).digest)
+
+
+def judge_all(db: Database, contest: Contest, engine: Engine, client: RegistryClient) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    worker = Worker(
+        db,
+        engine=engine,
+        registry=lambda _c: client,
+        options=WorkerOptions(contest_id=contest.id),
+        on_outcome=outcomes.append,
+    )
+    worker.run(threading.Event(), until_idle=True)
+    return outcomes
+
+
+def test_pushed_tags_reach_the_board_with_verdicts_order_and_tie_break(
+    db: Database, contest: Contest, client: RegistryClient, podman_engine: Engine
+) -> None:
+    # Polled after each push, as a watcher would: the first-seen times follow the pushes.
+    for tag, text in (
+        ("amy", f"{PHRASE}!"),  # 72 B
+        ("bob", f"{PHRASE}?"),  # 72 B, reached later: ranked after amy
+        ("cat", "goodbye"),  # WRONG_OUTPUT
+        ("dan", PHRASE),  # 71 B: the record
+    ):
+        push(client, contest, tag, text)
+        assert [i.note for i in poll_once(db, contest, client)] == ["queued"]
+    outcomes = judge_all(db, contest, podman_engine, client)
+    assert sorted(o.verdict or "" for o in outcomes) == ["ACCEPTED"] * 3 + ["WRONG_OUTPUT"]
+    standings = snapshot(db, contest).standings
+    assert [(r.place, r.entrant, r.size) for r in standings.board] == [
+        (1, "dan", 71),
+        (2, "amy", 72),
+        (3, "bob", 72),
+    ]
+    assert standings.unranked == ("cat",)
+    assert [(p.entrant, p.size) for p in standings.records] == [("amy", 72), ("dan", 71)]
+    cat = history(db, contest, "cat")[0]
+    assert cat.status == "WRONG_OUTPUT" and cat.judgement is not None
+    assert cat.judgement["runs"][0]["stdout"] == "goodbye\n"
+    dan = history(db, contest, "dan")[0].judgement
+    assert dan is not None and dan["entry"]["path"] == "/a" and "e_machine" in dan["entry"]["explain"]
+    assert dan["layers"][0]["digest"].startswith("sha256:") and dan["metrics"]["docker_classic"] == 71
+
+
+def test_a_repushed_tag_is_a_new_submission_and_a_moved_tag_never_changes_a_judged_result(
+    db: Database, contest: Contest, client: RegistryClient, podman_engine: Engine
+) -> None:
+    good = push(client, contest, "amy", PHRASE)
+    poll_once(db, contest, client)  # pinned: amy → good
+    bad = push(client, contest, "amy", "oops")  # the tag moves before the judge got to it
+    judge_all(db, contest, podman_engine, client)
+    (first,) = history(db, contest, "amy")
+    assert first.submission.digest == good and first.status == "ACCEPTED"  # the pinned digest was judged
+    assert [i.digest for i in poll_once(db, contest, client)] == [bad]  # the move is a new submission
+    judge_all(db, contest, podman_engine, client)
+    states = history(db, contest, "amy")
+    assert [(s.submission.digest, s.status) for s in states] == [(good, "ACCEPTED"), (bad, "WRONG_OUTPUT")]
+    assert snapshot(db, contest).standings.board[0].best.submission.digest == good
+    push(client, contest, "amy", PHRASE)  # back to a digest it held: not a new submission
+    assert [i.note for i in poll_once(db, contest, client)] == ["already submitted"]
+
+
+def test_a_digest_already_judged_is_not_judged_again(
+    db: Database, contest: Contest, client: RegistryClient, podman_engine: Engine
+) -> None:
+    versions = create_contest(
+        db,
+        name="versions",
+        phrase=PHRASE,
+        repository=contest.watched,
+        entrant_pattern=r"(?P<entrant>[a-z]+)(-v\d+)?",
+        limits={"runs": 1},
+    )
+    digest = push(client, versions, "amy", PHRASE)
+    poll_once(db, versions, client)
+    judge_all(db, versions, podman_engine, client)
+    assert push(client, versions, "amy-v2", PHRASE) == digest
+    poll_once(db, versions, client)
+    outcomes = judge_all(db, versions, podman_engine, client)
+    assert [o.action for o in outcomes] == ["reused"]
+    first, second = history(db, versions, "amy")  # the pattern maps amy-v2 to amy
+    assert second.submission.tag == "amy-v2" and second.status == "ACCEPTED"
+    assert second.judgement is not None and second.judgement["reused_from"] == first.submission.id

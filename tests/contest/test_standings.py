@@ -1,0 +1,156 @@
+"""The rules of the board, derived from events alone: order, ties, duplicates, disqualification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imagegolf.contest.standings import DISQUALIFIED, QUEUED, RETRYING, derive
+from imagegolf.db.records import EventRow, SubmissionRow
+
+METRIC = "docker_classic"
+
+
+class Log:
+    def __init__(self) -> None:
+        self.submissions: list[SubmissionRow] = []
+        self.events: list[EventRow] = []
+
+    def push(self, entrant: str, digest: str, second: int, tag: str | None = None) -> int:
+        sid = len(self.submissions) + 1
+        at = f"2026-11-28T10:00:{second:02d}.000000Z"
+        self.submissions.append(SubmissionRow(sid, 1, entrant, tag or entrant, digest, at, "poll"))
+        return sid
+
+    def event(self, sid: int, kind: str, data: dict[str, Any]) -> None:
+        digest = self.submissions[sid - 1].digest
+        self.events.append(EventRow(len(self.events) + 1, 1, "t", kind, sid, digest, "test", data))
+
+    def judged(self, sid: int, verdict: str, size: int | None = None, layers: tuple[str, ...] = ()) -> None:
+        metrics = (
+            None
+            if size is None
+            else dict.fromkeys(
+                ("docker_classic", "containerd_content", "podman", "registry_compressed", "pull_bytes"), size
+            )
+        )
+        self.event(
+            sid,
+            "judged",
+            {
+                "verdict": verdict,
+                "reason": verdict.lower(),
+                "metrics": metrics,
+                "manifest_digest": self.submissions[sid - 1].digest,
+                "layers": [{"digest": d, "size": 1} for d in layers],
+            },
+        )
+
+    def derive(self, jobs: dict[int, str] | None = None) -> Any:
+        return derive(self.submissions, self.events, METRIC, jobs)
+
+
+def d(n: int) -> str:
+    return f"sha256:{n:064x}"
+
+
+def test_best_accepted_per_entrant_smallest_first() -> None:
+    log = Log()
+    a1 = log.push("alice", d(1), 1)
+    b1 = log.push("bob", d(2), 2)
+    a2 = log.push("alice", d(3), 3)
+    w = log.push("carol", d(4), 4)
+    log.judged(a1, "ACCEPTED", 500, ("sha256:l1",))
+    log.judged(b1, "ACCEPTED", 300, ("sha256:l2",))
+    log.judged(a2, "ACCEPTED", 200, ("sha256:l3",))
+    log.judged(w, "WRONG_OUTPUT", 10, ("sha256:l4",))
+    s = log.derive()
+    assert [(r.place, r.entrant, r.size, r.best.submission.id) for r in s.board] == [
+        (1, "alice", 200, a2),
+        (2, "bob", 300, b1),
+    ]
+    assert s.board[0].submissions == 2 and s.board[0].accepted == 2
+    assert s.unranked == ("carol",)
+    assert [(p.entrant, p.size, p.previous) for p in s.records] == [
+        ("alice", 500, None),
+        ("bob", 300, 500),
+        ("alice", 200, 300),
+    ]
+
+
+def test_a_tie_goes_to_whoever_reached_the_size_first() -> None:
+    log = Log()
+    late = log.push("zed", d(1), 9)
+    early = log.push("amy", d(2), 5)
+    log.judged(late, "ACCEPTED", 71, ("sha256:a",))  # judged first, but pushed later
+    log.judged(early, "ACCEPTED", 71, ("sha256:b",))
+    s = log.derive()
+    assert [r.entrant for r in s.board] == ["amy", "zed"]
+    assert [p.entrant for p in s.records] == ["amy"]  # an equal size is not a new record
+
+
+def test_within_one_entrant_the_first_of_equal_sizes_is_the_best() -> None:
+    log = Log()
+    first = log.push("amy", d(1), 1)
+    second = log.push("amy", d(2), 2, tag="amy-v2")
+    log.judged(first, "ACCEPTED", 71, ("sha256:a",))
+    log.judged(second, "ACCEPTED", 71, ("sha256:b",))
+    assert log.derive().board[0].best.submission.id == first
+
+
+def test_a_copy_of_another_entrants_accepted_image_is_rejected_naming_the_original() -> None:
+    log = Log()
+    original = log.push("dave", d(1), 1)
+    same_manifest = log.push("carol", d(1), 2)
+    same_layer = log.push("erin", d(3), 3)
+    own_retag = log.push("dave", d(1), 4, tag="dave-again")
+    log.judged(original, "ACCEPTED", 71, ("sha256:layer",))
+    log.judged(same_manifest, "ACCEPTED", 71, ("sha256:layer",))
+    log.judged(same_layer, "ACCEPTED", 71, ("sha256:layer",))
+    log.judged(own_retag, "ACCEPTED", 71, ("sha256:layer",))
+    s = log.derive()
+    carol, erin, dave2 = s.state(same_manifest), s.state(same_layer), s.state(own_retag)
+    assert carol is not None and erin is not None and dave2 is not None
+    assert carol.status == "REJECTED_IMAGE" and carol.duplicate_of == original
+    assert "manifest equals dave's" in carol.reason
+    assert erin.status == "REJECTED_IMAGE" and "layer" in erin.reason and erin.duplicate_of == original
+    assert dave2.status == "ACCEPTED"  # re-tagging your own image is not copying
+    assert [r.entrant for r in s.board] == ["dave"]
+
+
+def test_a_copy_of_a_rejected_image_is_not_a_duplicate() -> None:
+    log = Log()
+    wrong = log.push("dave", d(1), 1)
+    later = log.push("carol", d(2), 2)
+    log.judged(wrong, "WRONG_OUTPUT", 71, ("sha256:layer",))
+    log.judged(later, "ACCEPTED", 71, ("sha256:layer",))
+    assert log.derive().state(later).status == "ACCEPTED"  # type: ignore[union-attr]
+
+
+def test_disqualification_and_rejudge_rewrite_the_board_and_timeline() -> None:
+    log = Log()
+    a = log.push("amy", d(1), 1)
+    b = log.push("bob", d(2), 2)
+    log.judged(a, "ACCEPTED", 100, ("sha256:a",))
+    log.judged(b, "ACCEPTED", 50, ("sha256:b",))
+    log.event(b, "disqualified", {"reason": "stdout came from the host"})
+    s = log.derive()
+    assert s.state(b).status == DISQUALIFIED  # type: ignore[union-attr]
+    assert "stdout came from the host" in s.state(b).reason  # type: ignore[union-attr]
+    assert [p.entrant for p in s.records] == ["amy"]
+    log.event(a, "rejudged", {"verdict": "TIMEOUT", "reason": "slow", "metrics": None, "layers": []})
+    s = log.derive()
+    assert s.board == () and s.records == ()
+    assert s.state(a).status == "TIMEOUT"  # type: ignore[union-attr]
+
+
+def test_pending_states() -> None:
+    log = Log()
+    queued = log.push("amy", d(1), 1)
+    judging = log.push("bob", d(2), 2)
+    retrying = log.push("cat", d(3), 3)
+    log.event(retrying, "pull_failed", {"reason": "registry down", "retry_at": "later"})
+    s = log.derive({queued: "queued", judging: "running", retrying: "queued"})
+    assert [st.status for st in s.states] == [QUEUED, "JUDGING", RETRYING]
+    assert s.pending == 3 and s.board == ()
+    log.judged(retrying, "ACCEPTED", 9, ("sha256:c",))
+    assert log.derive().state(retrying).status == "ACCEPTED"  # type: ignore[union-attr]
