@@ -88,3 +88,37 @@ def test_a_bad_database_url_is_a_clear_error(tmp_path: object) -> None:
         open_database("mysql://x@127.0.0.1/db")
     with pytest.raises(ImagegolfError, match="does not exist"):
         open_database("/nonexistent/dir/contest.db")
+
+
+def test_submissions_over_the_hourly_limit_wait_their_turn(db: Database) -> None:
+    contest = create_contest(
+        db,
+        name="limited",
+        phrase="hello",
+        repository="127.0.0.1:5000/c",
+        limits={"per_entrant_per_hour": 2},
+        entrant_pattern=r"(?P<entrant>[a-z]+)(-\d+)?",
+    )
+    notes = [record_push(db, contest, f"amy-{n}", f"sha256:{n:064x}", via="hook").note for n in range(3)]
+    assert notes[:2] == ["queued", "queued"] and notes[2].startswith("queued, rate-limited until ")
+    assert record_push(db, contest, "bob", "sha256:" + "f" * 64, via="hook").note == "queued"  # per entrant
+    claimed = []
+    while (job := db.run(lambda tx: q.claim_job(tx, "w", 60))) is not None:
+        claimed.append(job.submission_id)
+    assert len(claimed) == 3  # amy's third waits an hour; nothing is dropped
+    events = db.run(lambda tx: q.events(tx, contest.id, kinds=("rate_limited",)), write=False)
+    assert len(events) == 1 and events[0].data["limit"] == 2
+
+
+def test_a_push_outside_the_window_is_recorded_not_judged(db: Database) -> None:
+    contest = create_contest(
+        db,
+        name="over",
+        phrase="hello",
+        repository="127.0.0.1:5000/c",
+        starts_at="2020-01-01T00:00:00Z",
+        ends_at="2020-02-01T00:00:00Z",
+    )
+    intake = record_push(db, contest, "amy", DIGEST, via="poll")
+    assert intake.submission_id and intake.note.startswith("not judged: seen at")
+    assert db.run(lambda tx: q.claim_job(tx, "w", 60)) is None
