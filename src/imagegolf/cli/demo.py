@@ -58,7 +58,7 @@ JUDGE_WAIT_S = 180.0
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "demo",
-        help="the whole contest here: a local registry, the ladder pushed by entrants, judged live, the web page",
+        help="the whole contest here: a local registry, the ladder pushed by entrants, judged live, the page",
         description="Start a registry on 127.0.0.1, create a contest for PHRASE, push the ladder's images as "
         "entrants one after another, judge each live, print the leaderboard and the record timeline, and "
         "serve the web page until Ctrl-C.",

@@ -14,7 +14,9 @@ from imagegolf.cli.context import Context
 from imagegolf.errors import ImagegolfError
 
 # One module per command, imported only when needed: `build` should not pay for the docker SDK.
-COMMANDS = ("build", "push", "pull", "inspect", "explain", "run", "judge", "ladder", "contest", "demo")
+COMMANDS = (
+    "build", "push", "pull", "inspect", "explain", "run", "judge", "ladder", "contest", "serve", "demo",
+)  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,53 @@
+"""Jinja2 templates (autoescaped), their filters, and the static files' cache-busting versions."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from imagegolf.web import format as fmt
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def static_versions() -> dict[str, str]:
+    """file name → a short hash of its bytes, appended as ?v= so browsers never run stale JS."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10] for p in STATIC.iterdir() if p.is_file()}
+
+
+def make_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every {{ value }} is HTML-escaped; only |svg marks trusted markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        human=fmt.human_size,
+        bytes=fmt.exact_size,
+        short=fmt.short_digest,
+        when=fmt.show_time,
+        summary=fmt.event_summary,
+        seg=lambda text: quote(str(text), safe=""),  # a URL path segment
+        svg=_trusted_svg,
+    )
+    versions = static_versions()
+    env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+    return env
+
+
+def _trusted_svg(text: str) -> Markup:
+    """Markup from timeline_svg, which escapes every text it writes; nothing else may use this."""
+    return Markup(text)
+
+
+def render(env: jinja2.Environment, template: str, **context: Any) -> str:
+    return env.get_template(template).render(**context)
