@@ -18,6 +18,7 @@ from imagegolf.contest.reads import (
     snapshot,
     standings,
     submission_detail,
+    version,
 )
 from imagegolf.contest.standings import BoardRow, RecordPoint, Standings, SubmissionState
 
@@ -44,4 +45,5 @@ __all__ = [
     "snapshot",
     "standings",
     "submission_detail",
+    "version",
 ]

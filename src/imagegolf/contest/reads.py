@@ -113,5 +113,16 @@ def history(db: Database, contest: Contest, entrant: str) -> tuple[SubmissionSta
     return states
 
 
-def contest_events(db: Database, contest: Contest, after_id: int = 0) -> list[EventRow]:
-    return db.run(lambda tx: q.events(tx, contest.id, after_id=after_id), write=False)
+def contest_events(
+    db: Database, contest: Contest, after_id: int = 0, *, limit: int | None = None, newest_first: bool = False
+) -> list[EventRow]:
+    """The event log after ``after_id``, oldest first (or the newest ``limit`` first)."""
+    return db.run(
+        lambda tx: q.events(tx, contest.id, after_id=after_id, limit=limit, newest_first=newest_first),
+        write=False,
+    )
+
+
+def version(db: Database, contest: Contest) -> tuple[int, dict[str, int]]:
+    """The last event id and the job counts: what changes whenever the board may have changed."""
+    return db.run(lambda tx: (q.last_event_id(tx, contest.id), q.queue_counts(tx, contest.id)), write=False)

@@ -149,6 +149,8 @@ def events(
     kinds: tuple[str, ...] = (),
     after_id: int = 0,
     digest: str | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
 ) -> list[EventRow]:
     sql = "SELECT * FROM events WHERE contest_id = ? AND id > ?"
     params: list[Any] = [contest_id, after_id]
@@ -161,7 +163,11 @@ def events(
     if kinds:
         sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
         params += kinds
-    return [EventRow.from_row(r) for r in tx.query(sql + " ORDER BY id", params)]
+    sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [EventRow.from_row(r) for r in tx.query(sql, params)]
 
 
 def last_event_id(tx: Transaction, contest_id: int) -> int:

@@ -97,7 +97,7 @@ def router(site: Site) -> APIRouter:
     @api.get("/events", tags=["read"])
     def events(after: int = Query(0, ge=0, description="only events with a larger id")) -> dict[str, Any]:
         """The event log, oldest first, after an id; at most 500 per call (page on with the last id)."""
-        rows = contest_events(site.db, site.contest(), after)
+        rows = contest_events(site.db, site.contest(), after, limit=EVENTS_PAGE + 1)
         page = rows[:EVENTS_PAGE]
         return {
             "events": [ex.event_json(e) for e in page],

@@ -6,20 +6,9 @@ import datetime as dt
 from typing import Any
 
 from imagegolf.db.records import EventRow
+from imagegolf.units import human_size
 
-_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
-
-
-def human_size(n: int) -> str:
-    """``73B``, ``1.44kB``, ``73.9MB``: what ``docker images`` prints (base 1000, 3 digits).
-
-    The same rule as ``imagegolf.cli.format.human_size``; kept here so web/ does not import cli/.
-    """
-    value, unit = float(n), 0
-    while value >= 1000 and unit < len(_UNITS) - 1:
-        value /= 1000
-        unit += 1
-    return f"{value:.3g}{_UNITS[unit]}"
+__all__ = ["event_summary", "exact_size", "human_size", "parse_moment", "short_digest", "show_time"]
 
 
 def exact_size(n: int) -> str:

@@ -52,13 +52,13 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
         return HTMLResponse(render(env, template, **context))
 
     def board_context(snap: Snapshot) -> dict[str, Any]:
-        events = contest_events(site.db, snap.contest)
+        latest = contest_events(site.db, snap.contest, limit=LATEST_EVENTS, newest_first=True)
         return {
             "contest": snap.contest,
             "snap": snap,
             "standings": snap.standings,
             "etag": etag(snap.version, snap.queue),
-            "latest": list(reversed(events[-LATEST_EVENTS:])),
+            "latest": latest,
             "meanings": STATUS_MEANINGS,
             "timeline": timeline_svg(snap.standings.records, width=560, height=220, title=""),
         }

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from imagegolf.contest import Contest, Snapshot, open_contest, snapshot
-from imagegolf.db import Database, Transaction
-from imagegolf.db import queries as q
+from imagegolf.contest import Contest, Snapshot, open_contest, snapshot, version
+from imagegolf.db import Database
 
 
 def etag(version: int, queue: dict[str, int]) -> str:
@@ -36,9 +35,4 @@ class Site:
 
     def version(self) -> tuple[int, dict[str, int]]:
         """The last event id and the job counts: two small queries, for /api/version's polling."""
-        contest = self.contest()
-
-        def read(tx: Transaction) -> tuple[int, dict[str, int]]:
-            return q.last_event_id(tx, contest.id), q.queue_counts(tx, contest.id)
-
-        return self.db.run(read, write=False)
+        return version(self.db, self.contest())
