@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +18,20 @@ from imagegolf.engine.sandbox import RunSpec
 from imagegolf.errors import EngineError
 
 _API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+JUDGE_IMAGE_PREFIX = "localhost/imagegolf-judge-"
+
+
+def judge_image_name(short_digest: str) -> str:
+    """A private name for one judgement's image: the load time, then randomness (no clashes)."""
+    return f"{JUDGE_IMAGE_PREFIX}{int(time.time())}-{secrets.token_hex(4)}:{short_digest}"
+
+
+def _judge_image_time(name: str) -> float:
+    """The load time in a ``judge_image_name``; +inf for any other name (never swept)."""
+    if not name.startswith(JUDGE_IMAGE_PREFIX):
+        return math.inf
+    stamp = name[len(JUDGE_IMAGE_PREFIX) :].split("-", 1)[0]
+    return float(stamp) if stamp.isdigit() else math.inf
 
 
 class ImageRefused(EngineError):
@@ -130,6 +146,29 @@ class Engine:
         if not names:
             raise EngineError("the engine loaded the archive but reported no image")
         return names
+
+    def sweep_judge_leftovers(self, older_than_s: float) -> tuple[int, int]:
+        """Remove the judge's images (and their containers) loaded more than ``older_than_s`` ago.
+
+        A judge removes its own; these are what a judge killed mid-run (SIGKILL) left behind. The
+        load time is in the name (``judge_image_name``), so a live judge's image is never touched.
+        Returns (containers, images) removed.
+        """
+        cutoff = time.time() - older_than_s
+        stale: set[str] = set()
+        with contextlib.suppress(*_API_ERRORS):
+            for image in self.api.images():
+                stale.update(t for t in image.get("RepoTags") or [] if _judge_image_time(t) < cutoff)
+        containers = 0
+        with contextlib.suppress(*_API_ERRORS):
+            for container in self.api.containers(all=True):
+                if container.get("Image") in stale or _judge_image_time(container.get("Image", "")) < cutoff:
+                    with contextlib.suppress(*_API_ERRORS):
+                        self.api.remove_container(container["Id"], force=True, v=True)
+                        containers += 1
+        for tag in stale:
+            self.remove_image(tag, force=False)
+        return containers, len(stale)
 
     def remove_image(self, name: str, *, force: bool = True) -> None:
         """Remove the image name (without ``force``, only this tag when the image has others)."""

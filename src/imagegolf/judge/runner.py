@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import secrets
 
-from imagegolf.engine.client import Engine, ImageRefused, RunResult
+from imagegolf.engine.client import Engine, ImageRefused, RunResult, judge_image_name
 from imagegolf.judge.matching import check_output
 from imagegolf.judge.options import JudgeOptions
 from imagegolf.judge.screen import Candidate
@@ -27,7 +26,7 @@ def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -
     """Load, run up to ``options.runs`` times (stopping at the first failure), unload."""
     if not candidate.launch.argv:
         return _judgement(candidate, Verdict.START_FAILED, candidate.launch.problem or "no command", ())
-    name = f"localhost/imagegolf-judge-{secrets.token_hex(6)}:{candidate.digest.short}"
+    name = judge_image_name(candidate.digest.short)
     try:
         engine.load(dual_tar_bytes(candidate.image, name))
     except ImageRefused as error:
