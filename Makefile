@@ -17,8 +17,15 @@ lint: setup
 	$(V)/mypy src
 	$(V)/lint-imports
 
+# The reliability run (bench/reliability.py) judges RELIABILITY_N submissions per scenario and
+# database, several minutes each at 1000; RELIABILITY_N=0 skips it.
+RELIABILITY_N ?= 1000
+
 bench: setup
 	$(V)/python -m bench.run --write docs/benchmarks.md
+ifneq ($(RELIABILITY_N),0)
+	$(V)/python -m bench.reliability --n $(RELIABILITY_N) --write docs/reliability.md
+endif
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -355,7 +355,9 @@ def main() -> int:
         "# Benchmarks",
         "",
         f"Written by `make bench` (`.venv/bin/python -m bench.run --write docs/benchmarks.md`) on "
-        f"{datetime.date.today()}, {host_platform.machine()}, Python {host_platform.python_version()}.",
+        f"{datetime.date.today()}, {host_platform.machine()}, Python {host_platform.python_version()}. "
+        "`make bench` then runs `bench.reliability`: the contest's job queue under failures, "
+        "[docs/reliability.md](reliability.md).",
         "",
         *bench_sizes(),
         *bench_every_platform(),

@@ -39,11 +39,13 @@ REUSABLE_KINDS = ("judged", "rejudged")
 class WorkerOptions:
     lease_s: float = 60.0  # renewed every third of it while judging
     idle_s: float = 0.5  # wait between polls of an empty queue
-    max_attempts: int = 5  # claims of one job (lease expiries count): then INTERNAL_ERROR
+    max_attempts: int = 5  # lease expiries of one job (pull retries do not count): then INTERNAL_ERROR
     pull_retries: int = 8  # PULL_FAILED attempts before it is the verdict
     backoff_s: float = 2.0  # first wait after a failed pull; doubles, capped at backoff_cap_s
     backoff_cap_s: float = 60.0
     contest_id: int | None = None  # only this contest's jobs
+    sweep_after_s: float = 3600.0  # judge images older than this are a killed judge's leftovers
+    sweep_every_s: float = 900.0
 
 
 def worker_name(index: int = 0) -> str:
@@ -81,7 +83,11 @@ class Worker:
     def run(self, stop: threading.Event, *, until_idle: bool = False) -> int:
         """Judge until ``stop`` is set (or, ``until_idle``, until no job is due); returns jobs done."""
         done = 0
+        swept = 0.0
         while not stop.is_set():
+            if time.monotonic() - swept > self.options.sweep_every_s or not swept:
+                self._sweep()
+                swept = time.monotonic()
             if self.run_once() is not None:
                 done += 1
                 continue
@@ -89,6 +95,17 @@ class Worker:
                 break
             stop.wait(self.options.idle_s)
         return done
+
+    def _sweep(self) -> None:
+        """Remove what judges killed mid-run (SIGKILL) left in the engine: their images, containers."""
+        containers, images = self.engine.sweep_judge_leftovers(self.options.sweep_after_s)
+        if containers or images:
+            _log.warning(
+                "%s: removed %d container(s) and %d image(s) left by killed judges",
+                self.name,
+                containers,
+                images,
+            )
 
     def run_once(self) -> Outcome | None:
         claim = self.db.run(
@@ -131,11 +148,13 @@ class Worker:
     def _judge(self, claim: JobClaim, submission: SubmissionRow, contest: Contest) -> Outcome:
         kind = "rejudged" if claim.kind == "rejudge" else "judged"
         if claim.attempts > self.options.max_attempts:
-            data = internal_error(
-                f"{claim.attempts - 1} workers lost this job (their lease expired while judging it); "
-                "not tried again: re-judge it with `imagegolf contest rejudge`"
-            )
-            return self._record(claim, submission, kind, data, "judged")
+            lost = claim.attempts - 1 - self._pull_retries(claim, submission)  # retries are not losses
+            if lost >= self.options.max_attempts:
+                data = internal_error(
+                    f"{lost} workers lost this job (their lease expired while judging it); "
+                    "not tried again: re-judge it with `imagegolf contest rejudge`"
+                )
+                return self._record(claim, submission, kind, data, "judged")
         if kind == "judged":
             earlier = self._earlier_judgement(submission)
             if earlier is not None:
@@ -150,6 +169,15 @@ class Worker:
         if data["verdict"] in TRANSIENT and claim.attempts < self.options.pull_retries:
             return self._retry(claim, submission, data)
         return self._record(claim, submission, kind, data, "judged")
+
+    def _pull_retries(self, claim: JobClaim, submission: SubmissionRow) -> int:
+        """How many of this job's earlier claims ended in a pull_failed retry (not a lost lease)."""
+
+        def read(tx: Transaction) -> int:
+            failed = q.events(tx, submission.contest_id, submission_id=submission.id, kinds=("pull_failed",))
+            return sum(1 for event in failed if event.data.get("job") == claim.id)
+
+        return self.db.run(read, write=False)
 
     def _earlier_judgement(self, submission: SubmissionRow) -> Any:
         """A digest already judged is not judged again: the latest conclusive judgement of it."""
@@ -227,14 +255,17 @@ class Worker:
         done = threading.Event()
 
         def renew() -> None:
-            while not done.wait(self.options.lease_s / 3):
-                try:
-                    if not self.db.run(
-                        lambda tx: q.renew_lease(tx, claim.id, self.name, self.options.lease_s)
-                    ):
-                        return
-                except Exception as error:  # the database is away: the lease may lapse; finish decides
-                    _log.warning("%s: cannot renew the lease of job %d: %s", self.name, claim.id, error)
+            try:
+                while not done.wait(self.options.lease_s / 3):
+                    try:
+                        if not self.db.run(
+                            lambda tx: q.renew_lease(tx, claim.id, self.name, self.options.lease_s)
+                        ):
+                            return
+                    except Exception as error:  # the database is away: the lease may lapse; finish decides
+                        _log.warning("%s: cannot renew the lease of job %d: %s", self.name, claim.id, error)
+            finally:
+                self.db.close_thread()  # one thread per job: its connection must not outlive it
 
         thread = threading.Thread(target=renew, name=f"lease-{claim.id}", daemon=True)
         thread.start()

@@ -76,6 +76,11 @@ class Database:
             self._all.clear()
         self._local = threading.local()
 
+    def close_thread(self) -> None:
+        """Close the calling thread's connection: a short-lived thread calls it before it ends
+        (its connection would otherwise stay open, listed in ``_all``, until :meth:`close`)."""
+        self._drop_connection()
+
     def run(self, work: Callable[[Transaction], T], *, write: bool = True) -> T:
         """Run ``work`` in one transaction; on a lost connection, reconnect and run it again.
 
