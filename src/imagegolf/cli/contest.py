@@ -221,7 +221,8 @@ def _describe(outcome: Outcome) -> str:
         "lost": "lease lost (another worker has it)",
         "released": "released",
     }[outcome.action]
-    return f"submission #{outcome.submission}: {outcome.verdict or ''} {text}".replace("  ", " ")
+    line = f"submission #{outcome.submission}: {outcome.verdict or ''} {text}".replace("  ", " ")
+    return f"{line} — {outcome.label}" if outcome.label else line
 
 
 @contextlib.contextmanager

@@ -58,6 +58,11 @@ class Outcome:
     submission: int
     action: str  # judged | reused | retry | lost | released
     verdict: str | None
+    label: str = ""  # entrant:tag and the short digest, for progress lines
+
+
+def _label(submission: SubmissionRow) -> str:
+    return f"{submission.entrant}:{submission.tag} {submission.digest[:19]}…"
 
 
 class Worker:
@@ -212,8 +217,8 @@ class Worker:
 
         if not self.db.run(write):
             _log.warning("%s: lost the lease of job %d; its result is discarded", self.name, claim.id)
-            return Outcome(claim.id, submission.id, "lost", None)
-        return Outcome(claim.id, submission.id, action, str(data["verdict"]))
+            return Outcome(claim.id, submission.id, "lost", None, _label(submission))
+        return Outcome(claim.id, submission.id, action, str(data["verdict"]), _label(submission))
 
     def _retry(self, claim: JobClaim, submission: SubmissionRow, data: dict[str, Any]) -> Outcome:
         delay = min(self.options.backoff_s * 2 ** (claim.attempts - 1), self.options.backoff_cap_s)
@@ -234,7 +239,7 @@ class Worker:
             return True
 
         if not self.db.run(write):
-            return Outcome(claim.id, submission.id, "lost", None)
+            return Outcome(claim.id, submission.id, "lost", None, _label(submission))
         _log.warning(
             "%s: pull of %s failed (attempt %d); retrying after %s",
             self.name,
@@ -242,7 +247,7 @@ class Worker:
             claim.attempts,
             retry_at,
         )
-        return Outcome(claim.id, submission.id, "retry", str(data["verdict"]))
+        return Outcome(claim.id, submission.id, "retry", str(data["verdict"]), _label(submission))
 
     def _client(self, contest: Contest) -> RegistryClient:
         if contest.id not in self._clients:
