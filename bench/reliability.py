@@ -51,6 +51,7 @@ from imagegolf.db import Database, Transaction, open_database
 from imagegolf.engine.podman_service import runtime_flags
 from imagegolf.oci.tar_entry import CHAR_DEVICE, TarEntry
 from imagegolf.platform import LINUX_386
+from imagegolf.processes import stop_process
 from imagegolf.registry import RegistryClient, open_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,12 +164,7 @@ class SharedPodman:
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(Exception):
                 self.clean()
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, timeout=15)
         for mount in self.mounts():  # the overlay driver bind-mounts root/overlay onto itself
             subprocess.run(["umount", "-R", mount], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -31,20 +31,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from imagegolf.processes import LOOPBACK, free_port
 from tests.services import require, stop_process
 
-LOOPBACK = "127.0.0.1"
 USERNAME = "golfer"
 PASSWORD = "s3cret-Pa55-word"  # the tests assert this never shows in an error
 IDENTITY_TOKEN = "refresh-token-for-golfer"
 SERVICE = "igtest-registry"
 ISSUER = "igtest-issuer"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 class QuietServer(ThreadingHTTPServer):

@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from imagegolf import processes
+
 SETUP = "run `sudo scripts/setup.sh`"
 
 
@@ -34,15 +36,8 @@ def _wait_for_socket(path: str, proc: subprocess.Popen[bytes], log: Path, timeou
 
 
 def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds (daemons get 20 s)."""
+    processes.stop_process(proc, timeout)
 
 
 class Dockerd:

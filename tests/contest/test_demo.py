@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from imagegolf.db import open_database
-from imagegolf.registry.local import free_port
+from imagegolf.processes import free_port
 from tests.cli.run_cli import cli
 from tests.services import Dockerd
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from imagegolf.errors import EnvironmentProblem
+from imagegolf.processes import stop_process
 
 SETUP_HINT = "install it with `sudo scripts/setup.sh` (or `apt-get install podman runc`)"
 
@@ -75,13 +76,7 @@ class PodmanService:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> PodmanService:

@@ -15,15 +15,9 @@ import time
 from pathlib import Path
 
 from imagegolf.errors import EnvironmentProblem
+from imagegolf.processes import LOOPBACK, free_port, stop_process
 
-LOOPBACK = "127.0.0.1"
 INSTALL_HINT = "install it: sudo apt-get install docker-registry (scripts/setup.sh does)"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 class LocalRegistry:
@@ -104,12 +98,6 @@ class LocalRegistry:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
