@@ -6,7 +6,7 @@ from typing import Any
 
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
 from imagegolf.contest.model import DEFAULT_LIMITS, DEFAULT_METRIC, DEFAULT_PATTERN, Contest, check_rules
-from imagegolf.contest.reads import find_state, open_contest, standings
+from imagegolf.contest.reads import find_state, open_contest, select_states, standings
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.clock import now
@@ -75,13 +75,10 @@ def disqualify(db: Database, contest: Contest, key: str, reason: str, *, actor: 
     """Disqualify a submission (by id or digest: every submission of that digest). Returns how many."""
     if not reason.strip():
         raise UsageError("a disqualification needs a reason", hint="--reason TEXT")
-    state = find_state(standings(db, contest), key)
+    current = standings(db, contest)
+    state = find_state(current, key)
     digest = state.submission.digest
-    targets = (
-        [s for s in standings(db, contest).states if s.submission.digest == digest]
-        if not key.isdigit()
-        else [state]
-    )
+    targets = [s for s in current.states if s.submission.digest == digest] if not key.isdigit() else [state]
 
     def write(tx: Transaction) -> int:
         for target in targets:
@@ -102,11 +99,7 @@ def disqualify(db: Database, contest: Contest, key: str, reason: str, *, actor: 
 def queue_rejudge(db: Database, contest: Contest, keys: list[str] | None, *, actor: str) -> list[int]:
     """Queue ``rejudge`` jobs for workers (the web admin's re-judge): the given submissions (ids or
     digests) or, with ``keys`` None, every judged one. Returns the submission ids queued."""
-    states = standings(db, contest).states
-    if keys is None:
-        targets = [s for s in states if s.judgement is not None]
-    else:
-        targets = [find_state(standings(db, contest), key) for key in keys]
+    targets = select_states(standings(db, contest), keys)
 
     def write(tx: Transaction) -> list[int]:
         at = now()

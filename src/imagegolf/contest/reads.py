@@ -106,6 +106,13 @@ def find_state(standings: Standings, key: str | int) -> SubmissionState:
     return matches[0]
 
 
+def select_states(standings: Standings, keys: list[str] | None) -> list[SubmissionState]:
+    """The submissions named by ``keys`` (ids or digests), or, with None, every judged one."""
+    if keys is None:
+        return [s for s in standings.states if s.judgement is not None]
+    return [find_state(standings, key) for key in keys]
+
+
 def history(db: Database, contest: Contest, entrant: str) -> tuple[SubmissionState, ...]:
     states = standings(db, contest).of(entrant)
     if not states:

@@ -11,7 +11,7 @@ from typing import Any
 
 from imagegolf.contest.judging import judge_digest
 from imagegolf.contest.model import Contest
-from imagegolf.contest.reads import find_state, standings
+from imagegolf.contest.reads import select_states, standings
 from imagegolf.contest.standings import Standings, SubmissionState, derive
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
@@ -41,11 +41,7 @@ def rejudge(
 
     One judgement per digest: submissions sharing a digest share the new result.
     """
-    current = standings(db, contest)
-    if keys is None:
-        targets = [s for s in current.states if s.judgement is not None]
-    else:
-        targets = [find_state(current, key) for key in keys]
+    targets = select_states(standings(db, contest), keys)
     fresh: dict[str, dict[str, Any]] = {}
     changes = []
     for state in targets:
