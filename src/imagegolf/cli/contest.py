@@ -13,7 +13,7 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from imagegolf.cli import sources
@@ -23,7 +23,7 @@ from imagegolf.cli.message import DEFAULT_MESSAGE
 from imagegolf.errors import UsageError
 
 if TYPE_CHECKING:
-    from imagegolf.contest import Contest, SubmissionState
+    from imagegolf.contest import Contest, Intake, SubmissionState
     from imagegolf.contest.worker import Outcome
     from imagegolf.db import Database
     from imagegolf.registry import RegistryClient
@@ -140,13 +140,34 @@ def register(sub: Any) -> None:
 
 def _sub(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
+    add_database_arguments(parser)
+    return parser
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--db URL`` and ``--contest NAME``: every contest sub-command and ``serve`` take them."""
     parser.add_argument(
         "--db", metavar="URL", help=f"SQLite file or postgresql://… (${ENV_DB}, else {DEFAULT_DB})"
     )
     parser.add_argument(
         "--contest", metavar="NAME", help="which contest (needed if the database holds several)"
     )
-    return parser
+
+
+def _printer(ctx: Context) -> Callable[[str], None]:
+    """Whole lines to stdout, flushed, from any thread (workers report as they finish)."""
+    lock = threading.Lock()
+
+    def say(text: str) -> None:
+        with lock:
+            ctx.out(text)
+            ctx.stdout.flush()
+
+    return say
+
+
+def _intake_line(intake: Intake) -> str:
+    return f"{intake.tag} → {intake.digest[:19]}…: {intake.note}"
 
 
 def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
@@ -254,20 +275,14 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
     if not 1 <= args.workers <= 16:
         raise UsageError(f"--workers {args.workers}: give between 1 and 16")
     _logging(ctx)
-    lock = threading.Lock()
-
-    def said(text: str) -> None:
-        with lock:
-            ctx.out(text)
-            ctx.stdout.flush()
-
+    said = _printer(ctx)
     with opened(args, ctx) as (db, contest), connect(ctx.environ) as engine:
         registry = registry_factory(args, ctx)(contest)
         options = WorkerOptions(lease_s=args.lease, contest_id=contest.id)
         said(f"watching {contest.watched} for contest {contest.name!r}; engine {engine.describe()}")
         if args.once:
             for intake in poll_once(db, contest, registry):
-                said(f"{intake.tag} → {intake.digest[:19]}…: {intake.note}")
+                said(_intake_line(intake))
             worker = Worker(
                 db,
                 engine=engine,
@@ -278,7 +293,7 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
             worker.run(threading.Event(), until_idle=True)
             print_board(db, contest, ctx)
             return 0
-        with _interruptible() as stop, _served(args, db, contest, said):
+        with _interruptible() as stop, _served(args, ctx, db, contest, said):
             threads = run_workers(
                 db,
                 engine=engine,
@@ -295,7 +310,7 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
                     registry,
                     interval_s=args.interval,
                     stop=stop,
-                    on_intake=lambda i: said(f"{i.tag} → {i.digest[:19]}…: {i.note}"),
+                    on_intake=lambda i: said(_intake_line(i)),
                 )
             except KeyboardInterrupt:
                 said("stopping: the workers finish their current image")
@@ -306,7 +321,9 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
 
 
 @contextlib.contextmanager
-def _served(args: argparse.Namespace, db: Database, contest: Contest, said: Any) -> Iterator[None]:
+def _served(
+    args: argparse.Namespace, ctx: Context, db: Database, contest: Contest, said: Callable[[str], None]
+) -> Iterator[None]:
     if not args.serve:
         yield
         return
@@ -315,7 +332,7 @@ def _served(args: argparse.Namespace, db: Database, contest: Contest, said: Any)
     from imagegolf.web.server import serve_in_thread
 
     host, port = parse_address(args.serve)
-    admin, hook = tokens(args, None)
+    admin, hook = tokens(args, ctx.environ)
     server = serve_in_thread(create_app(db, contest.name, admin_token=admin, hook_token=hook), host, port)
     said(f"serving the contest page on {server.url} (registry notifications: {server.url}/hooks/registry)")
     try:
@@ -331,12 +348,10 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
     if not 1 <= args.jobs <= 16:
         raise UsageError(f"--jobs {args.jobs}: give between 1 and 16")
     _logging(ctx)
-    lock = threading.Lock()
+    say = _printer(ctx)
 
     def said(outcome: Outcome) -> None:
-        with lock:
-            ctx.out(_describe(outcome))
-            ctx.stdout.flush()
+        say(_describe(outcome))
 
     from imagegolf.contest import open_contest
     from imagegolf.db import open_database

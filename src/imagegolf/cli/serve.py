@@ -24,7 +24,7 @@ SHORT_TOKEN = 16
 
 
 def register(sub: Any) -> None:
-    from imagegolf.cli.contest import DEFAULT_DB, ENV_DB
+    from imagegolf.cli.contest import add_database_arguments
 
     parser = sub.add_parser(
         "serve",
@@ -32,12 +32,7 @@ def register(sub: Any) -> None:
         description="Serve the contest's pages and JSON API, and the registry's push-notification hook "
         "(POST /hooks/registry). Admin actions are on only with an admin token. Stop with Ctrl-C.",
     )
-    parser.add_argument(
-        "--db", metavar="URL", help=f"SQLite file or postgresql://… (${ENV_DB}, else {DEFAULT_DB})"
-    )
-    parser.add_argument(
-        "--contest", metavar="NAME", help="which contest (needed if the database holds several)"
-    )
+    add_database_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free port)"
