@@ -25,7 +25,7 @@ from imagegolf.contest.model import Contest
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.clock import later
-from imagegolf.db.records import JobClaim, SubmissionRow
+from imagegolf.db.records import EventRow, JobClaim, SubmissionRow
 from imagegolf.engine.client import Engine
 from imagegolf.errors import EnvironmentProblem
 from imagegolf.registry import RegistryClient
@@ -88,11 +88,11 @@ class Worker:
     def run(self, stop: threading.Event, *, until_idle: bool = False) -> int:
         """Judge until ``stop`` is set (or, ``until_idle``, until no job is due); returns jobs done."""
         done = 0
-        swept = 0.0
+        next_sweep = time.monotonic()
         while not stop.is_set():
-            if time.monotonic() - swept > self.options.sweep_every_s or not swept:
+            if time.monotonic() >= next_sweep:
                 self._sweep()
-                swept = time.monotonic()
+                next_sweep = time.monotonic() + self.options.sweep_every_s
             if self.run_once() is not None:
                 done += 1
                 continue
@@ -184,10 +184,10 @@ class Worker:
 
         return self.db.run(read, write=False)
 
-    def _earlier_judgement(self, submission: SubmissionRow) -> Any:
+    def _earlier_judgement(self, submission: SubmissionRow) -> EventRow | None:
         """A digest already judged is not judged again: the latest conclusive judgement of it."""
 
-        def read(tx: Transaction) -> Any:
+        def read(tx: Transaction) -> EventRow | None:
             found = None
             for event in q.events(tx, submission.contest_id, kinds=REUSABLE_KINDS, digest=submission.digest):
                 if event.data.get("verdict") not in TRANSIENT | {"INTERNAL_ERROR"}:
