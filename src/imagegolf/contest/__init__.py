@@ -5,7 +5,7 @@ digest, pinned) → jobs (leased by workers) → judging (the judge's own code) 
 (leaderboard, history, record timeline), derived from the append-only events.
 """
 
-from imagegolf.contest.admin import admin_event, create_contest, disqualify, queue_rejudge
+from imagegolf.contest.admin import create_contest, disqualify, queue_rejudge
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
 from imagegolf.contest.intake import Intake, record_push
 from imagegolf.contest.model import METRICS, Contest
@@ -34,7 +34,6 @@ __all__ = [
     "SubmissionDetail",
     "SubmissionNotFound",
     "SubmissionState",
-    "admin_event",
     "contest_events",
     "create_contest",
     "disqualify",

@@ -117,15 +117,9 @@ def queue_rejudge(db: Database, contest: Contest, keys: list[str] | None, *, act
     return db.run(write)
 
 
-def admin_event(db: Database, contest: Contest, action: str, actor: str, data: dict[str, Any]) -> int:
-    """An admin action on record (who, when, what), beyond those that change a submission."""
-    return db.run(lambda tx: q.append_event(tx, contest.id, "admin", actor, {"action": action, **data}))
-
-
 __all__ = [
     "ContestNotFound",
     "SubmissionNotFound",
-    "admin_event",
     "create_contest",
     "disqualify",
     "queue_rejudge",

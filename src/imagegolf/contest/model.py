@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from imagegolf.db.clock import format_time, parse_time
+from imagegolf.db.clock import format_time
 from imagegolf.db.records import ContestRow
 from imagegolf.errors import UsageError
 from imagegolf.judge.matching import MatchMode, check_phrase
@@ -138,5 +138,4 @@ __all__ = [
     "METRICS",
     "Contest",
     "check_rules",
-    "parse_time",
 ]
