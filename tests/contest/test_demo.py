@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from imagegolf.db import open_database
 from imagegolf.processes import free_port
 from tests.cli.run_cli import cli
@@ -40,7 +42,10 @@ def test_demo_replays_the_ladder_and_prints_board_and_timeline(tmp_path: Path, d
     assert not (tmp_path / "registry").exists()  # the registry's storage is removed
 
 
-def test_demo_serves_the_page_and_judges_pushes_from_the_registrys_notifications(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_demo_serves_the_page_and_judges_pushes_from_the_registrys_notifications(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -81,8 +86,9 @@ def test_demo_serves_the_page_and_judges_pushes_from_the_registrys_notifications
         with open_database(str(tmp_path / "contest.db")) as db:
             vias = db.run(lambda tx: tx.query("SELECT via FROM submissions ORDER BY id"), write=False)
         assert "hook" in {row["via"] for row in vias}, vias  # docker-registry notified the contest
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, stop_signal)
         assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+        assert not (tmp_path / "registry").exists()  # the registry was stopped and its storage removed
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -63,5 +64,10 @@ def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
         return 1
 
 
+def _terminated(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: the demo's registry, a podman service…
+
+
 def entry() -> NoReturn:
+    signal.signal(signal.SIGTERM, _terminated)
     sys.exit(main())
