@@ -18,6 +18,7 @@ class Arch:
     qemu: str  # qemu-user binary suffix: qemu-<this>-static
     uname: str  # what `uname -m` prints on such a host
     variants: tuple[str, ...] = ()  # every variant an index may name (default_variant among them)
+    big_endian: bool = False  # EI_DATA of its executables: ELFDATA2MSB when True
 
 
 ARCHES: dict[str, Arch] = {
@@ -27,7 +28,7 @@ ARCHES: dict[str, Arch] = {
     "arm": Arch("arm", "v7", 40, 1, "arm", "armv7l", ("v5", "v6", "v7")),
     "riscv64": Arch("riscv64", None, 243, 2, "riscv64", "riscv64"),
     "ppc64le": Arch("ppc64le", None, 21, 2, "ppc64le", "ppc64le"),
-    "s390x": Arch("s390x", None, 22, 2, "s390x", "s390x"),
+    "s390x": Arch("s390x", None, 22, 2, "s390x", "s390x", big_endian=True),
     "mips64le": Arch("mips64le", None, 8, 2, "mips64el", "mips64"),
 }
 

@@ -16,6 +16,7 @@ from imagegolf.oci import media
 from imagegolf.oci.build import build_record_image
 from imagegolf.platform import LINUX_386, LINUX_AMD64, LINUX_ARM64, Platform
 from tests.archive import busybox_image
+from tests.judge import tar_games
 from tests.judge.images import (
     PHRASE,
     Parts,
@@ -101,6 +102,14 @@ def _bomb(d: Path) -> Path:
     )
 
 
+def _small_bombs(d: Path) -> Path:
+    # Each layer is a valid 200 MiB tar (under the 256 MiB per-layer cap) from 200 KiB of gzip; three
+    # of them pass 512 MiB, the budget for the whole image.
+    blob, diff_id = gzip_bomb(200 * 1024 * 1024, true_diff_id=True)
+    image = parts([blob] * 4, diff_ids=[diff_id] * 4, layer_media_type=media.OCI_LAYER_GZIP)
+    return write_oci_archive(d / "small-bombs.tar", image)
+
+
 def _layers(count: int) -> Callable[[Path], Path]:
     def build(d: Path) -> Path:
         tars = [tar_layer(member(f"f{i}", b"x")) for i in range(count)]
@@ -158,6 +167,21 @@ FLAKY = (
 )
 
 REJECTED: list[Case] = [
+    # attacks.md §29: the config says linux/amd64, the command is an ELF for another machine.
+    Case(
+        "elf-machine-lies",
+        (5, 29),
+        _foreign_machine,
+        Verdict.REJECTED_IMAGE,
+        ("says linux/amd64", "e_machine 48879, not 62"),
+    ),
+    Case(
+        "foreign-platform-not-asked",
+        (5, 29),
+        _record(LINUX_ARM64),
+        Verdict.REJECTED_IMAGE,
+        ("runs only through emulation", "--platform linux/arm64/v8"),
+    ),
     Case("lying-descriptor-size", (4,), _lying_size, Verdict.REJECTED_IMAGE, ("descriptor says 4096",)),
     Case("blob-hash-mismatch", (4,), _hash_mismatch, Verdict.REJECTED_IMAGE, ("content is sha256:",)),
     Case(
@@ -200,6 +224,13 @@ REJECTED: list[Case] = [
     ),
     Case("decompression-bomb", (6,), _bomb, Verdict.REJECTED_IMAGE, ("decompressed size",)),
     Case(
+        "bombs-under-each-cap",
+        (6,),
+        _small_bombs,
+        Verdict.REJECTED_IMAGE,
+        ("decompressed size of the image", "more than the cap of 536870912"),
+    ),
+    Case(
         "sparse-file",
         (6,),
         _layer("sparse", member("s", kind=tarfile.GNUTYPE_SPARSE), fmt=tarfile.GNU_FORMAT),
@@ -241,7 +272,7 @@ REJECTED: list[Case] = [
         (10,),
         _layer("symlink", member("x", kind=tarfile.SYMTYPE, link="/etc"), member(f"x/{CANARY}", b"x")),
         Verdict.REJECTED_IMAGE,
-        ("through the symlink /x",),
+        ("lies under /x, which this layer made a symlink",),
     ),
     Case(
         "symlink-climbs-out",
@@ -255,7 +286,7 @@ REJECTED: list[Case] = [
         (11,),
         _layer("hardlink", member("h", kind=tarfile.LNKTYPE, link="/etc/shadow")),
         Verdict.REJECTED_IMAGE,
-        ("hard link /h to /etc/shadow",),
+        ("`h`) is a hard link to /etc/shadow",),
     ),
     Case(
         "device-node",
@@ -280,6 +311,13 @@ REJECTED: list[Case] = [
     ),
     Case(
         "proc-entries", (14,), _layer("proc", member("proc/self/x", b"x")), Verdict.REJECTED_IMAGE, ("/proc",)
+    ),
+    Case(
+        "etc-hosts-directory",
+        (14,),
+        _layer("hosts-dir", member("etc/hosts/x", b"x")),
+        Verdict.REJECTED_IMAGE,
+        ("makes /etc/hosts a directory",),
     ),
     Case(
         "etc-hosts-symlink",
@@ -315,13 +353,6 @@ RUN: list[Case] = [
     Case("docker-save-archive", (), _docker_save, Verdict.ACCEPTED, notes=("holds no manifest",)),
     Case("record-386", (), _record(LINUX_386), Verdict.ACCEPTED, stdout=f"{PHRASE}\n".encode()),
     Case("record-arm64-through-binfmt", (5,), _record(LINUX_ARM64), Verdict.ACCEPTED, platform=LINUX_ARM64),
-    Case(
-        "foreign-machine-no-emulator",
-        (5,),
-        _foreign_machine,
-        Verdict.START_FAILED,
-        ("e_machine 48879", "no emulator"),
-    ),
     Case(
         "host-echo",
         (),
@@ -471,3 +502,9 @@ RUN: list[Case] = [
     Case("runtime-error", (), _script("exit3", f"{ECHO}; exit 3"), Verdict.RUNTIME_ERROR, ("status 3",)),
     Case("wrong-output", (), _script("wrong", "echo goodbye"), Verdict.WRONG_OUTPUT, ("does not contain",)),
 ]
+# attacks.md §28: every construct tar readers disagree on (tests/judge/tar_games.py) is refused.
+REJECTED += [
+    Case(f"tar-{game.name}", (28,), _archive(f"tar-{game.name}", parts([tar_games.layer(game)],
+         {"Cmd": tar_games.PHRASE_CMD})), Verdict.REJECTED_IMAGE, game.reason)
+    for game in tar_games.GAMES
+]  # fmt: skip

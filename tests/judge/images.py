@@ -153,20 +153,26 @@ def index_of(*images: tuple[Parts, Platform | None]) -> bytes:
     )
 
 
-def gzip_bomb(decompressed: int) -> tuple[bytes, str]:
-    """A gzip layer of one file of zeros whose tar is ``decompressed`` bytes, and a fake diff_id."""
+def gzip_bomb(decompressed: int, *, true_diff_id: bool = False) -> tuple[bytes, str]:
+    """A gzip layer of one file of zeros whose tar is ``decompressed`` bytes, and its diff_id
+    (a fake one unless ``true_diff_id``: then the layer is valid, only big)."""
     header = tarfile.TarInfo("zeros")
     header.size = decompressed - 1024
     compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
-    chunks = [compressor.compress(header.tobuf(tarfile.USTAR_FORMAT))]
+    first = header.tobuf(tarfile.USTAR_FORMAT)
+    chunks = [compressor.compress(first)]
+    digest = hashlib.sha256(first)
     zeros = bytes(1 << 20)
     remaining = header.size + 1024 - 512
     while remaining > 0:
         piece = zeros[: min(remaining, len(zeros))]
         chunks.append(compressor.compress(piece))
+        if true_diff_id:
+            digest.update(piece)
         remaining -= len(piece)
     chunks.append(compressor.flush())
-    return b"".join(chunks), "sha256:" + hashlib.sha256(b"not the tar").hexdigest()
+    fake = hashlib.sha256(b"not the tar")
+    return b"".join(chunks), "sha256:" + (digest if true_diff_id else fake).hexdigest()
 
 
 def layered_image(

@@ -14,6 +14,7 @@ from imagegolf.errors import BadInputError
 from imagegolf.judge.host import BinfmtHandler, Host, binfmt_handlers, current_host
 from imagegolf.judge.launch import Launch, diagnose
 from imagegolf.judge.rootfs import Node, RootFS
+from imagegolf.oci.layer_read import unpacked
 from imagegolf.oci.tar_read import read_tar
 from imagegolf.platform import LINUX_386, LINUX_AMD64, LINUX_ARM64
 from tests.judge.images import member, tar_layer
@@ -37,7 +38,7 @@ def root_of(*layers: bytes) -> tuple[RootFS, dict[tuple[int, str], bytes]]:
     root = RootFS()
     contents: dict[tuple[int, str], bytes] = {}
     for number, layer in enumerate(layers):
-        entries = list(read_tar(layer, keep_data=True))
+        entries = list(unpacked(read_tar(layer, keep_data=True)))
         for entry in entries:
             if entry.data is not None:
                 contents[(number, entry.path)] = entry.data
@@ -165,12 +166,27 @@ def test_a_lower_file_may_become_a_directory_above() -> None:
     assert set(root.nodes) == {"x/y"}
 
 
+def test_a_non_directory_above_hides_a_lower_directory_and_all_in_it() -> None:
+    lower = tar_layer(member("d/", kind=tarfile.DIRTYPE), member("d/big", b"x" * 100), member("d/e/f", b"1"))
+    root, _ = root_of(lower, tar_layer(member("d", b"now a file")))
+    assert set(root.nodes) == {"d"}
+
+
+def test_a_hard_link_header_sets_the_mode_and_owner_of_the_file_it_shares() -> None:
+    # The engines chmod and chown the shared inode with the link header's values: the program
+    # is no longer executable for uid 65534.
+    layer = tar_layer(member("a", AMD64, mode=0o755), member("b", kind=tarfile.LNKTYPE, link="a", mode=0o600))
+    root, _ = root_of(layer)
+    assert root.file_node("a") is not None and root.file_node("a").entry.mode == 0o600  # type: ignore[union-attr]
+    assert "no execute permission" in (launch(["/a"], layer).problem or "")
+
+
 @pytest.mark.parametrize(
     ("layers", "needle"),
     [
         (
             [tar_layer(member("x", kind=tarfile.SYMTYPE, link="/etc"), member("x/passwd", b"p"))],
-            "through the symlink",
+            "lies under /x, which this layer made a symlink",
         ),
         (
             [tar_layer(member("x", kind=tarfile.SYMTYPE, link="/etc")), tar_layer(member("x/passwd", b"p"))],
@@ -178,10 +194,10 @@ def test_a_lower_file_may_become_a_directory_above() -> None:
         ),
         (
             [tar_layer(member("f", b"1")), tar_layer(member("h", kind=tarfile.LNKTYPE, link="f"))],
-            "hard link /h",
+            r"\(`h`\) is a hard link to /f, which is not a file earlier in the same layer",
         ),
-        ([tar_layer(member("h", kind=tarfile.LNKTYPE, link="/etc/passwd"))], "hard link /h to /etc/passwd"),
-        ([tar_layer(member("f", b"1"), member("f/g", b"2"))], "not a directory"),
+        ([tar_layer(member("h", kind=tarfile.LNKTYPE, link="/etc/passwd"))], "hard link to /etc/passwd"),
+        ([tar_layer(member("f", b"1"), member("f/g", b"2"))], "lies under /f, which this layer made a file"),
         ([tar_layer(member("a/b/l", kind=tarfile.SYMTYPE, link="../../../x"))], "climbs out"),
         ([tar_layer(member("sys", kind=tarfile.SYMTYPE, link="/"))], "/sys"),
         ([tar_layer(member("tmp", kind=tarfile.SYMTYPE, link="/etc"))], "mounts a file or directory there"),

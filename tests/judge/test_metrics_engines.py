@@ -16,6 +16,7 @@ from imagegolf.judge.host import current_host
 from imagegolf.judge.screen import Candidate, screen
 from imagegolf.oci.image import Image
 from imagegolf.oci.tar_entry import TarEntry
+from imagegolf.platform import LINUX_386
 from tests.cli.run_cli import cli
 from tests.judge.images import PHRASE, layered_image
 from tests.oci.payloads import TEENSY_EXIT_0
@@ -45,10 +46,15 @@ UPPER = [
     TarEntry.file("var/.wh..wh..opq", b"", 0o644),  # opaque directory
     TarEntry.file("var/fresh", b"f" * 10, 0o644),
 ]
+# TEENSY_EXIT_0 is an i386 program: the config must say so (judge/platform_check.py).
 IMAGES = {
-    "gzip-standard": layered_image([LOWER, UPPER], ["/prog"]),
-    "plain-compact": layered_image([LOWER, UPPER], ["/prog"], compress=False, compact=True),
-    "gzip-three": layered_image([LOWER, UPPER, [TarEntry.file("bin/prog", TEENSY_EXIT_0, 0o755)]], ["/prog"]),
+    "gzip-standard": layered_image([LOWER, UPPER], ["/prog"], platform=LINUX_386),
+    "plain-compact": layered_image(
+        [LOWER, UPPER], ["/prog"], compress=False, compact=True, platform=LINUX_386
+    ),
+    "gzip-three": layered_image(
+        [LOWER, UPPER, [TarEntry.file("bin/prog", TEENSY_EXIT_0, 0o755)]], ["/prog"], platform=LINUX_386
+    ),
 }
 
 

@@ -9,6 +9,7 @@ import tarfile
 import pytest
 
 from imagegolf.errors import BadInputError, LimitExceededError
+from imagegolf.oci.layer_read import unpacked
 from imagegolf.oci.limits import Caps
 from imagegolf.oci.tar_entry import TarEntry
 from imagegolf.oci.tar_read import read_tar
@@ -67,7 +68,7 @@ def test_our_reader_reads_the_compact_shortcuts() -> None:
 @pytest.mark.parametrize("compact", [False, True])
 def test_python_tarfile_agrees_with_our_reader(compact: bool) -> None:
     tar = write_tar(reversed(MIXED), compact=compact)
-    ours = listing(list(read_tar(tar)))
+    ours = [(p.rstrip("/"), *rest) for p, *rest in listing(list(read_tar(tar)))]  # names as Go reads them
     with tarfile.open(fileobj=io.BytesIO(padded(tar))) as archive:
         theirs = [(m.name.rstrip("/"), _kind(m), m.size, m.mode, m.linkname) for m in archive.getmembers()]
     assert ours == theirs
@@ -130,11 +131,12 @@ def test_reader_takes_a_stream_of_small_chunks() -> None:
     assert listing(list(read_tar(chunks))) == listing(list(read_tar(tar)))
 
 
-@pytest.mark.parametrize("name", ["../etc/passwd", "a/../../b", "./../x"])
-def test_reader_refuses_escaping_names(name: str) -> None:
-    info = tarfile.TarInfo(name)
-    with pytest.raises(BadInputError, match="escapes"):
-        list(read_tar(info.tobuf(tarfile.USTAR_FORMAT)))
+@pytest.mark.parametrize("name", ["../etc/passwd", "a/../../b", "./../x", "a/../b"])
+def test_names_come_as_go_reads_them_and_the_layer_reader_refuses_dotdot(name: str) -> None:
+    tar = tarfile.TarInfo(name).tobuf(tarfile.USTAR_FORMAT)
+    assert [e.path for e in read_tar(tar)] == [name]
+    with pytest.raises(BadInputError, match=r"'\.\.' component"):
+        list(unpacked(read_tar(tar)))
 
 
 def test_reader_refuses_sparse_and_strange_entries() -> None:
@@ -155,7 +157,7 @@ def test_reader_enforces_caps_while_streaming() -> None:
     with pytest.raises(LimitExceededError, match="path length"):
         list(read_tar(write_tar([TarEntry.file("p" * 300, b"")]), caps=Caps(path_length=200)))
     big = write_tar([TarEntry.file("big", bytes(100_000))])
-    with pytest.raises(LimitExceededError, match="tar stream"):
+    with pytest.raises(LimitExceededError, match="decompressed size of the layer"):
         list(read_tar(big, caps=Caps(decompressed_bytes=50_000)))
 
 
@@ -166,7 +168,7 @@ def test_reader_rejects_corruption() -> None:
         list(read_tar(bytes(tar)))
     with pytest.raises(BadInputError, match="cut short"):
         list(read_tar(record_layer_tar("a", RECORD_PAYLOAD)[:-1]))
-    with pytest.raises(BadInputError, match="inside a header"):
+    with pytest.raises(BadInputError, match="inside the header"):
         list(read_tar(bytes(tar[:100])))
 
 

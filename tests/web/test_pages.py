@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from imagegolf.contest import Contest
 from imagegolf.db import Database
+from imagegolf.judge.refusals import REFUSED
 from imagegolf.judge.verdict import Verdict
 from imagegolf.web.pages import STATUS_MEANINGS
+from imagegolf.web.render import code_spans
 from tests.web import seed
 from tests.web.conftest import TestClient, client_for
 
@@ -86,6 +89,15 @@ def test_the_rules_page_says_the_rules(client: TestClient, contest: Contest) -> 
         assert words in html, words
     for verdict in Verdict:
         assert verdict.value in html
+
+
+def test_the_rules_page_and_the_rules_doc_list_everything_the_judge_refuses(client: TestClient) -> None:
+    html = client.get("/rules").text
+    rules_doc = (Path(__file__).parents[2] / "docs" / "judging.md").read_text()
+    for what, why in REFUSED:
+        assert f"- {what} — {why}." in rules_doc, what
+        assert str(code_spans(what)) in html, what  # escaped, `x` shown as <code>x</code>
+    assert "<code>.wh..wh.</code>" in html and "<code>/etc/hosts</code>" in html
 
 
 def test_every_verdict_has_a_meaning() -> None:

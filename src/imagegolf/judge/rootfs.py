@@ -1,17 +1,17 @@
 """The image's root filesystem as the judge sees it: layer listings merged, never extracted.
 
-Every entry is checked as it is merged (attacks.md §9-14); a refused entry raises
-:class:`BadInputError`, which the judge reports as REJECTED_IMAGE. ``..`` names, sparse files,
-unknown entry kinds and the size/count/path caps are already refused by ``oci.read_tar`` while
-it streams. Absolute member names are read relative to the image root, as every engine does.
+Each layer comes from the layer reader (oci/layer_read.py), which already applied the engines'
+unpacking rules within the layer (cleaned paths, duplicates, hard links, whiteouts) and the caps.
+Here the layers are stacked as overlayfs shows them, and every entry is checked against what the
+judge refuses (attacks.md §10-14); a refused entry raises :class:`BadInputError`, which the judge
+reports as REJECTED_IMAGE.
 """
 
 from __future__ import annotations
 
-import posixpath
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from imagegolf.errors import BadInputError
 from imagegolf.oci.tar_entry import (
@@ -19,14 +19,13 @@ from imagegolf.oci.tar_entry import (
     CHAR_DEVICE,
     DIRECTORY,
     FIFO,
-    FILE,
     HARDLINK,
+    OPAQUE,
     SYMLINK,
+    WHITEOUT,
     TarEntry,
 )
 
-WHITEOUT_PREFIX = ".wh."
-OPAQUE_WHITEOUT = ".wh..wh..opq"
 MAX_SYMLINK_HOPS = 40  # Linux's MAXSYMLINKS
 # Places the runtime owns: it mounts its own /proc, /sys and /dev there.
 RUNTIME_TREES = ("proc", "sys", "dev")
@@ -34,6 +33,8 @@ RUNTIME_TREES = ("proc", "sys", "dev")
 MOUNT_TARGETS = frozenset(
     {"etc/hosts", "etc/hostname", "etc/resolv.conf", "etc/passwd", "etc/group", "tmp", "var/tmp", "run"}
 )
+# The judge bind-mounts its own files there (engine/sandbox.py): anything but a file fails the mount.
+FILE_MOUNT_TARGETS = frozenset({"etc/hosts", "etc/hostname", "etc/resolv.conf"})
 
 
 @dataclass(frozen=True)
@@ -53,32 +54,38 @@ class RootFS:
         self._implicit_dirs: set[str] | None = None
 
     def add_layer(self, layer: int, entries: Iterable[TarEntry]) -> None:
-        """Check and merge one layer (its whiteouts hide what lower layers hold)."""
+        """Check and stack one layer as overlayfs does (image-spec layer.md, "Whiteouts").
+
+        Its whiteouts delete a lower path and all below it; an opaque directory hides what lower
+        layers hold inside it; a non-directory hides a lower directory with everything in it.
+        """
         listed = list(entries)
-        hidden: set[str] = set()  # paths whited out, with everything under them
-        opaque: set[str] = set()  # directories whose lower contents are hidden
-        for entry in listed:
-            name = posixpath.basename(entry.path)
-            parent = posixpath.dirname(entry.path)
-            if name == OPAQUE_WHITEOUT:
-                opaque.add(parent)
-            elif name.startswith(WHITEOUT_PREFIX):
-                hidden.add(posixpath.join(parent, name[len(WHITEOUT_PREFIX) :]))
-        if hidden or opaque:
+        hidden = {e.path for e in listed if e.kind == WHITEOUT}
+        opaque = {e.path for e in listed if e.kind == OPAQUE}
+        covered = {e.path for e in listed if e.kind not in (DIRECTORY, WHITEOUT, OPAQUE)}
+        if hidden or opaque or covered:
             for path in [p for p, node in self.nodes.items() if node.layer < layer]:
-                if _whited_out(path, hidden, opaque):
+                if _hidden_by(path, hidden, opaque, covered):
                     del self.nodes[path]
         for entry in listed:
-            if posixpath.basename(entry.path).startswith(WHITEOUT_PREFIX):
+            if entry.kind in (WHITEOUT, OPAQUE):
                 continue
             check_entry(entry, layer + 1)
             if entry.kind != DIRECTORY and entry.mode & 0o6000:
                 self.set_id_files.append("/" + entry.path)
             self._check_parents(entry.path, layer)
-            if entry.kind == HARDLINK:
-                self._check_hardlink(entry, layer)
             self.nodes[entry.path] = Node(entry, layer)
+            if entry.kind == HARDLINK:
+                self._share_inode(entry)
         self._implicit_dirs = None
+
+    def _share_inode(self, link: TarEntry) -> None:
+        """A hard link's owner and mode become its file's: the engines apply a link header's
+        metadata to the inode it shares (moby pkg/archive createTarFile: Lchown, then Chmod)."""
+        target = self.file_node(link.linkname)
+        if target is not None:
+            shared = replace(target.entry, mode=link.mode, uid=link.uid, gid=link.gid)
+            self.nodes[target.entry.path] = Node(shared, target.layer)
 
     def _check_parents(self, path: str, layer: int) -> None:
         """No entry may be written through a symlink (attacks.md §10).
@@ -102,15 +109,6 @@ class RootFS:
                     f"layer {layer + 1} puts /{path} under /{parent}, which is not a directory"
                 )
             del self.nodes[parent]
-
-    def _check_hardlink(self, entry: TarEntry, layer: int) -> None:
-        target = self.nodes.get(entry.linkname)
-        if target is None or target.layer != layer or target.entry.kind not in (FILE, HARDLINK):
-            raise BadInputError(
-                f"layer {layer + 1} has a hard link /{entry.path} to /{entry.linkname}, which is not a "
-                "file earlier in the same layer (a link to a file of the host?): refused"
-            )
-        self._check_parents(entry.linkname, layer)
 
     def implicit_dirs(self) -> set[str]:
         """Directories that exist because entries lie under them (tars may omit directory entries)."""
@@ -167,16 +165,14 @@ class RootFS:
         return None
 
 
-def _whited_out(path: str, hidden: set[str], opaque: set[str]) -> bool:
-    """Whether a lower layer's ``path`` is hidden by this layer's whiteouts (image-spec layer.md)."""
-    if "" in opaque:
+def _hidden_by(path: str, hidden: set[str], opaque: set[str], covered: set[str]) -> bool:
+    """Whether an upper layer's whiteouts, opaque directories or non-directories hide ``path``."""
+    if path in hidden:
         return True
-    prefix = ""
-    for part in path.split("/"):
-        if prefix in opaque and prefix:
-            return True
-        prefix = f"{prefix}/{part}" if prefix else part
-        if prefix in hidden:
+    parts = path.split("/")
+    for end in range(1, len(parts)):
+        above = "/".join(parts[:end])
+        if above in hidden or above in opaque or above in covered:
             return True
     return False
 
@@ -197,20 +193,8 @@ def check_entry(entry: TarEntry, layer_number: int) -> None:
         )
     if entry.path in MOUNT_TARGETS and entry.kind in (SYMLINK, HARDLINK):
         raise BadInputError(f"{where} is a link, but the runtime mounts a file or directory there")
-    if entry.kind == SYMLINK and climbs_out(entry.path, entry.linkname):
-        raise BadInputError(f"{where} is a symlink to {entry.linkname}, which climbs out of the image root")
-
-
-def climbs_out(link_path: str, target: str) -> bool:
-    """True when a relative target, resolved from the link's directory, goes above the root."""
-    if target.startswith("/"):
-        return False  # absolute targets resolve inside the container's root
-    depth = len([p for p in posixpath.dirname(link_path).split("/") if p])
-    for part in target.split("/"):
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif part not in ("", "."):
-            depth += 1
-    return False
+    file_mount = next((t for t in FILE_MOUNT_TARGETS if entry.path.startswith(t + "/")), None)
+    if file_mount or (entry.path in FILE_MOUNT_TARGETS and entry.kind == DIRECTORY):
+        raise BadInputError(
+            f"{where} makes /{file_mount or entry.path} a directory, but the judge mounts its own file there"
+        )

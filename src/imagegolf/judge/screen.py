@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,16 +17,16 @@ from imagegolf.errors import BadInputError, DigestMismatchError
 from imagegolf.judge.host import Host
 from imagegolf.judge.launch import HEAD_BYTES, Launch, diagnose
 from imagegolf.judge.options import Fetch, JudgeOptions
+from imagegolf.judge.platform_check import check_platform
 from imagegolf.judge.rootfs import RUNTIME_TREES, Node, RootFS
 from imagegolf.judge.verdict import Judgement, Verdict
 from imagegolf.oci import media
 from imagegolf.oci.image import Image
-from imagegolf.oci.layers import iter_layer_tar, layer_entries
-from imagegolf.oci.limits import Caps, check_cap
+from imagegolf.oci.layer_read import layer_entries
+from imagegolf.oci.limits import Budget, Caps, check_cap
 from imagegolf.oci.manifest import parse_index, platform_matches
 from imagegolf.oci.metrics import SizeMetrics, size_metrics
-from imagegolf.oci.tar_entry import SYMLINK
-from imagegolf.oci.tar_read import read_tar
+from imagegolf.oci.tar_entry import FILE, SYMLINK
 from imagegolf.oci.validate import validate_image
 from imagegolf.registry.errors import RegistryRefused
 
@@ -106,28 +107,42 @@ def check_image(source: str, image: Image, options: JudgeOptions, host: Host) ->
     _check_sizes_and_types(image, caps)
     if image.index is not None:
         _check_index(image, caps)
-    validate_image(image, platform=options.platform, caps=caps)
+    # One budget for every read of this image's layers: bytes, entries and time (attacks.md §6).
+    budget = Budget(caps, clock=time.monotonic)
+    readings = validate_image(image, platform=options.platform, caps=caps, budget=budget)
     volumes, notes = _check_config(image.config.process)
     if image.manifest_synthesized:
         notes.append("the archive holds no manifest (docker save): the digest is of one imagegolf wrote")
     root = RootFS()
-    for number, (descriptor, blob) in enumerate(zip(image.manifest.layers, image.layers, strict=True)):
-        root.add_layer(number, layer_entries(blob, descriptor.media_type, caps=caps))
+    for number, reading in enumerate(readings):
+        root.add_layer(number, reading.entries)
     if root.set_id_files:
         notes.append(
             f"{len(root.set_id_files)} setuid/setgid file(s) such as {root.set_id_files[0]} gain nothing: "
             "the judge runs with no-new-privileges, no capabilities, as 65534"
         )
     _check_volume_paths(volumes, root)
+    heads: dict[tuple[int, str], bytes] = {}
+
+    def read_head(node: Node) -> bytes:
+        key = (node.layer, node.entry.path)
+        if key not in heads:
+            heads[key] = _file_head(image, node, caps, budget)
+        return heads[key]
+
     launch = diagnose(
         image.config.argv,
         root,
-        lambda node: _file_head(image, node, caps),
+        read_head,
         host,
         path_env=options.spec.path_env,
         workdir=options.spec.working_dir,
     )
-    return Candidate(source, image, size_metrics(image, caps=caps), launch, volumes, tuple(notes))
+    entry = root.file_node(launch.entry.lstrip("/")) if launch.entry else None
+    head = read_head(entry) if entry is not None and entry.entry.kind == FILE else b""
+    check_platform(image.platform, options.platform, launch.entry, head, host)
+    notes += _xattr_notes(root)
+    return Candidate(source, image, size_metrics(image, readings), launch, volumes, tuple(notes))
 
 
 def _check_pinned(source: str, image: Image) -> None:
@@ -213,12 +228,23 @@ def _check_volume_paths(volumes: tuple[str, ...], root: RootFS) -> None:
                 raise BadInputError(f"the Volume {volume} goes through the symlink /{'/'.join(parts[:end])}")
 
 
-def _file_head(image: Image, node: Node, caps: Caps) -> bytes:
-    """The first bytes of one file of one layer, read from the stream (the last entry of that name)."""
+def _xattr_notes(root: RootFS) -> list[str]:
+    """Extended attributes engines would set: powerless here, but said (attacks.md §13)."""
+    marked = sorted("/" + path for path, node in root.nodes.items() if node.entry.xattrs)
+    if not marked:
+        return []
+    keys = sorted({key for node in root.nodes.values() for key, _ in node.entry.xattrs})
+    return [
+        f"{len(marked)} file(s) such as {marked[0]} carry extended attributes ({', '.join(keys[:3])}): "
+        "file capabilities gain nothing under no-new-privileges with every capability dropped"
+    ]
+
+
+def _file_head(image: Image, node: Node, caps: Caps, budget: Budget) -> bytes:
+    """The first bytes of one file of one layer, read again from that layer's stream."""
     descriptor = image.manifest.layers[node.layer]
-    stream = iter_layer_tar(image.layers[node.layer], descriptor.media_type, caps=caps)
-    head = b""
-    for entry in read_tar(stream, caps=caps, keep_data=True):
+    blob = image.layers[node.layer]
+    for entry in layer_entries(blob, descriptor.media_type, caps=caps, budget=budget, keep_data=True):
         if entry.path == node.entry.path and entry.data is not None:
-            head = entry.data[:HEAD_BYTES]
-    return head
+            return entry.data[:HEAD_BYTES]
+    return b""

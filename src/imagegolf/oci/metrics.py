@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from imagegolf.oci.image import Image
-from imagegolf.oci.layers import iter_layer_tar
-from imagegolf.oci.limits import DEFAULT_CAPS, Caps
-from imagegolf.oci.tar_entry import FILE, SYMLINK, TarEntry
-from imagegolf.oci.tar_read import read_tar
+from imagegolf.oci.layer_read import LayerReading, read_layer
+from imagegolf.oci.limits import DEFAULT_CAPS, Budget, Caps
 
 
 @dataclass(frozen=True)
@@ -24,62 +22,31 @@ class SizeMetrics:
         return asdict(self)
 
 
-def size_metrics(image: Image, *, caps: Caps = DEFAULT_CAPS) -> SizeMetrics:
-    """All five metrics. ``image`` should have passed ``validate_image`` (it is not re-checked)."""
+def size_metrics(
+    image: Image, readings: Sequence[LayerReading] | None = None, *, caps: Caps = DEFAULT_CAPS
+) -> SizeMetrics:
+    """All five metrics, from the layer ``readings`` when the caller has them (else read here).
+
+    ``image`` should have passed ``validate_image`` (which returns the readings).
+    """
+    if readings is None:
+        budget = Budget(caps)
+        readings = [
+            read_layer(blob, d.media_type, caps=caps, budget=budget)
+            for d, blob in zip(image.manifest.layers, image.layers, strict=True)
+        ]
     manifest = len(image.manifest_bytes)
     config = len(image.config_bytes)
     index = len(image.index or b"")
     stored = sum(len(layer) for layer in image.layers)
-    descriptors = image.manifest.layers
-    tar_lengths: list[int] = []
-    classic = 0
-    for descriptor, blob in zip(descriptors, image.layers, strict=True):
-        counted = _Counted(iter_layer_tar(blob, descriptor.media_type, caps=caps))
-        classic += classic_layer_size(read_tar(counted, caps=caps))
-        counted.drain()  # bytes after the end of the archive still count in the stream length
-        tar_lengths.append(counted.length)
     return SizeMetrics(
-        docker_classic=classic,
+        # overlay2 stores each layer in its own diff directory; the image is their sum.
+        docker_classic=sum(reading.classic_size for reading in readings),
         # containerd counts every blob the image record reaches, the index included when present.
         containerd_content=index + manifest + config + stored,
         # containers/storage: uncompressed layer streams, the config, the manifest stored twice
         # (under "manifest" and "manifest-<digest>"), and the index when pulled through one.
-        podman=sum(tar_lengths) + config + 2 * manifest + index,
-        registry_compressed=sum(d.size for d in descriptors),
+        podman=sum(reading.tar_length for reading in readings) + config + 2 * manifest + index,
+        registry_compressed=sum(d.size for d in image.manifest.layers),
         pull_bytes=index + manifest + config + stored,
     )
-
-
-class _Counted:
-    """Passes pieces through and counts their bytes."""
-
-    def __init__(self, pieces: Iterator[bytes]) -> None:
-        self._pieces = pieces
-        self.length = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for piece in self._pieces:
-            self.length += len(piece)
-            yield piece
-
-    def drain(self) -> None:
-        for _ in self:
-            pass
-
-
-def classic_layer_size(entries: Iterable[TarEntry]) -> int:
-    """What overlay2's diff directory holds: st_size of each non-directory inode once.
-
-    Files count their size and symlinks the length of their target; hard links share their
-    target's inode (counted once); directories, devices, FIFOs and whiteouts count 0. A path
-    written twice in one layer keeps its last entry, as extraction does.
-    """
-    sizes: dict[str, int] = {}
-    for entry in entries:
-        if entry.kind == FILE:
-            sizes[entry.path] = entry.size
-        elif entry.kind == SYMLINK:
-            sizes[entry.path] = len(entry.linkname.encode("utf-8", "surrogateescape"))
-        else:
-            sizes[entry.path] = 0
-    return sum(sizes.values())

@@ -14,8 +14,28 @@ from itertools import pairwise
 
 from imagegolf.errors import BadInputError
 from imagegolf.oci.tar_entry import DIRECTORY, FILE, HARDLINK, TYPEFLAG_OF_KIND, TarEntry
+from imagegolf.oci.tar_header import (
+    BLOCK,
+    CHECKSUM,
+    DEVMAJOR,
+    DEVMINOR,
+    GID,
+    LINKNAME,
+    MAGIC,
+    MAGIC_USTAR,
+    MODE,
+    MTIME,
+    NAME,
+    PREFIX,
+    SIZE,
+    TYPEFLAG,
+    UID,
+    VERSION,
+    VERSION_USTAR,
+    Field,
+    Typeflag,
+)
 
-BLOCK = 512
 END_OF_ARCHIVE = bytes(2 * BLOCK)
 
 
@@ -96,50 +116,51 @@ def _header(entry: TarEntry, size: int, *, compact: bool) -> bytes:
     if compact and not prefix:
         return _compact_header(short_name, entry, size, link_bytes)
     fields = {
-        0: short_name,
-        100: _octal(entry.mode, 8),
-        108: _octal(entry.uid, 8),
-        116: _octal(entry.gid, 8),
-        124: _octal(size, 12),
-        136: _octal(0, 12),  # mtime 0: deterministic
-        156: TYPEFLAG_OF_KIND[entry.kind],
-        157: link_bytes,
-        257: b"ustar\x0000",
-        329: _octal(0, 8),
-        337: _octal(0, 8),
-        345: prefix,
+        NAME: short_name,
+        MODE: _octal(entry.mode, MODE),
+        UID: _octal(entry.uid, UID),
+        GID: _octal(entry.gid, GID),
+        SIZE: _octal(size, SIZE),
+        MTIME: _octal(0, MTIME),  # mtime 0: deterministic
+        TYPEFLAG: TYPEFLAG_OF_KIND[entry.kind],
+        LINKNAME: link_bytes,
+        MAGIC: MAGIC_USTAR,
+        VERSION: VERSION_USTAR,
+        DEVMAJOR: _octal(0, DEVMAJOR),
+        DEVMINOR: _octal(0, DEVMINOR),
+        PREFIX: prefix,
     }
     return _with_checksum(fields, compact=False)
 
 
 def _compact_header(name: bytes, entry: TarEntry, size: int, link: bytes) -> bytes:
     fields = {
-        0: name,
+        NAME: name,
         # Octal fields without leading zeros or terminator; zero values left all-NUL: Go's
         # parseOctal trims NULs and spaces and reads an empty field as 0 (tar/strconv.go).
-        100: _short_octal(entry.mode),
-        108: _short_octal(entry.uid),
-        116: _short_octal(entry.gid),
-        124: _short_octal(size),
+        MODE: _short_octal(entry.mode),
+        UID: _short_octal(entry.uid),
+        GID: _short_octal(entry.gid),
+        SIZE: _short_octal(size),
         # A regular file keeps the v7 typeflag NUL; Go maps TypeRegA to a regular file.
-        156: b"" if entry.kind == FILE else TYPEFLAG_OF_KIND[entry.kind],
-        157: link,
+        TYPEFLAG: b"" if entry.kind == FILE else TYPEFLAG_OF_KIND[entry.kind],
+        LINKNAME: link,
         # No "ustar" magic: Go reads a header with a valid checksum and no magic as v7 format.
     }
     return _with_checksum(fields, compact=True)
 
 
-def _with_checksum(fields: dict[int, bytes], *, compact: bool) -> bytes:
+def _with_checksum(fields: dict[Field, bytes], *, compact: bool) -> bytes:
     block = bytearray(BLOCK)
-    for offset, value in fields.items():
-        block[offset : offset + len(value)] = value
-    block[148:156] = b" " * 8  # the checksum is summed with its own field read as spaces
+    for field, value in fields.items():
+        field.put(block, value)
+    CHECKSUM.put(block, b" " * CHECKSUM.size)  # the checksum is summed with its own field as spaces
     checksum = sum(block)
     if compact:
         # Minimal digits, NUL-terminated: Go accepts any octal the trimmed field parses to.
-        block[148:156] = _short_octal(checksum).ljust(8, b"\0")
+        CHECKSUM.put(block, _short_octal(checksum).ljust(CHECKSUM.size, b"\0"))
     else:
-        block[148:156] = b"%06o\0 " % checksum
+        CHECKSUM.put(block, b"%06o\0 " % checksum)
     return bytes(block)
 
 
@@ -159,14 +180,15 @@ def _pax_header(name: bytes, link: bytes) -> bytes:
         if value:
             records += _pax_record(key, value)
     header = {
-        0: b"PaxHeader",
-        100: _octal(0o644, 8),
-        108: _octal(0, 8),
-        116: _octal(0, 8),
-        124: _octal(len(records), 12),
-        136: _octal(0, 12),
-        156: b"x",
-        257: b"ustar\x0000",
+        NAME: b"PaxHeader",
+        MODE: _octal(0o644, MODE),
+        UID: _octal(0, UID),
+        GID: _octal(0, GID),
+        SIZE: _octal(len(records), SIZE),
+        MTIME: _octal(0, MTIME),
+        TYPEFLAG: Typeflag.PAX.value,
+        MAGIC: MAGIC_USTAR,
+        VERSION: VERSION_USTAR,
     }
     return _with_checksum(header, compact=False) + records + bytes(-len(records) % BLOCK)
 
@@ -179,11 +201,12 @@ def _pax_record(key: bytes, value: bytes) -> bytes:
     return str(length).encode() + body
 
 
-def _octal(value: int, width: int) -> bytes:
+def _octal(value: int, field: Field) -> bytes:
+    """Zero-padded octal digits and a NUL: the ustar spelling every reader agrees on."""
     digits = b"%o" % value
-    if len(digits) > width - 1:
-        raise BadInputError(f"value {value} does not fit a {width}-byte tar field")
-    return digits.rjust(width - 1, b"0") + b"\0"
+    if len(digits) > field.size - 1:
+        raise BadInputError(f"value {value} does not fit the {field.size}-byte tar field {field.name}")
+    return digits.rjust(field.size - 1, b"0") + b"\0"
 
 
 def _short_octal(value: int) -> bytes:

@@ -6,9 +6,10 @@ from imagegolf.errors import BadInputError, DigestMismatchError
 from imagegolf.oci import media
 from imagegolf.oci.descriptor import Descriptor
 from imagegolf.oci.image import Image
-from imagegolf.oci.layers import diff_id_and_length
-from imagegolf.oci.limits import DEFAULT_CAPS, Caps, check_cap
+from imagegolf.oci.layer_read import LayerReading, read_layer
+from imagegolf.oci.limits import DEFAULT_CAPS, Budget, Caps, check_cap
 from imagegolf.oci.manifest import platform_matches
+from imagegolf.oci.tar_read import TarRefused
 from imagegolf.platform import Platform
 
 
@@ -21,8 +22,16 @@ def verify_blob(descriptor: Descriptor, data: bytes, *, what: str = "blob") -> N
     descriptor.digest.verify(data, what=what)
 
 
-def validate_image(image: Image, *, platform: Platform | None = None, caps: Caps = DEFAULT_CAPS) -> list[int]:
-    """Validate descriptors, media types, caps and diff_ids; returns each layer's tar length."""
+def validate_image(
+    image: Image, *, platform: Platform | None = None, caps: Caps = DEFAULT_CAPS, budget: Budget | None = None
+) -> tuple[LayerReading, ...]:
+    """Validate descriptors, media types, caps, diff_ids and every layer's entries; return the readings.
+
+    Each layer is read once (oci/layer_read.py): decompressed under the caps, hashed, listed and
+    checked as the engines would unpack it. ``budget`` (default: a fresh one) bounds the whole
+    image; pass one with a clock to bound the time too.
+    """
+    budget = budget or Budget(caps)
     manifest = image.manifest
     check_cap(len(image.layers), caps.layer_count, "the number of layers")
     if manifest.config.media_type not in media.CONFIGS:
@@ -38,7 +47,7 @@ def validate_image(image: Image, *, platform: Platform | None = None, caps: Caps
         )
     if platform is not None and not platform_matches(platform, image.platform):
         raise BadInputError(f"the image is for {image.platform}, not {platform}")
-    lengths = []
+    readings = []
     for number, (descriptor, blob, diff_id) in enumerate(
         zip(manifest.layers, image.layers, image.config.diff_ids, strict=True), start=1
     ):
@@ -46,11 +55,14 @@ def validate_image(image: Image, *, platform: Platform | None = None, caps: Caps
             raise BadInputError(f"layer {number} is a foreign layer (urls), which imagegolf refuses")
         check_cap(len(blob), caps.compressed_bytes, f"the size of layer {number}")
         verify_blob(descriptor, blob, what=f"layer {number}")
-        actual, length = diff_id_and_length(blob, descriptor.media_type, caps=caps)
-        if actual != diff_id:
+        try:
+            reading = read_layer(blob, descriptor.media_type, caps=caps, budget=budget)
+        except TarRefused as refused:
+            raise TarRefused(f"layer {number}: {refused.message}", hint=refused.hint) from None
+        if reading.diff_id != diff_id:
             raise DigestMismatchError(
-                f"layer {number} decompresses to {actual}, but the config's diff_id is {diff_id}",
+                f"layer {number} decompresses to {reading.diff_id}, but the config's diff_id is {diff_id}",
                 hint="diff_ids must be the sha256 of each uncompressed layer tar, in order",
             )
-        lengths.append(length)
-    return lengths
+        readings.append(reading)
+    return tuple(readings)

@@ -36,7 +36,12 @@ class ArchiveMembers:
         self.entries: dict[str, TarEntry] = {}
         archive_caps = replace(caps, decompressed_bytes=caps.archive_bytes)
         for entry in read_tar(tar, caps=archive_caps, keep_data=True):
-            self.entries[entry.path] = entry
+            path = self._clean(entry.path.lstrip("/")) if entry.path.strip("/.") else "."
+            earlier = self.entries.get(path)
+            if earlier is not None and DIRECTORY not in (earlier.kind, entry.kind):
+                # Loaders differ on which copy wins (the first, the last): refuse rather than guess.
+                raise BadInputError(f"the archive holds {entry.path!r} twice")
+            self.entries[path] = entry
 
     def names(self) -> set[str]:
         return {path for path, entry in self.entries.items() if entry.kind != DIRECTORY}

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from imagegolf.contest import METRICS, Snapshot, SubmissionNotFound, contest_events, submission_detail
 from imagegolf.contest import export as ex
+from imagegolf.judge.refusals import REFUSED
 from imagegolf.web.render import render
 from imagegolf.web.site import Site, etag
 from imagegolf.web.timeline_svg import timeline_svg
@@ -138,7 +139,12 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
     def rules() -> HTMLResponse:
         contest = site.contest()
         return page(
-            "rules.html", nav="rules", contest=contest, meanings=STATUS_MEANINGS, metrics=METRIC_MEANINGS
+            "rules.html",
+            nav="rules",
+            contest=contest,
+            meanings=STATUS_MEANINGS,
+            metrics=METRIC_MEANINGS,
+            refused=REFUSED,
         )
 
     @pages.get("/admin")

@@ -38,6 +38,7 @@ def make_environment() -> jinja2.Environment:
         summary=fmt.event_summary,
         seg=lambda text: quote(str(text), safe=""),  # a URL path segment
         svg=_trusted_svg,
+        code=code_spans,
     )
     versions = static_versions()
     env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
@@ -47,6 +48,15 @@ def make_environment() -> jinja2.Environment:
 def _trusted_svg(text: str) -> Markup:
     """Markup from timeline_svg, which escapes every text it writes; nothing else may use this."""
     return Markup(text)
+
+
+def code_spans(text: str) -> Markup:
+    """``like `this` `` → escaped text with <code> spans: for the rules' plain-text sentences."""
+    parts = str(text).split("`")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if odd else Markup("{}").format(part)
+        for odd, part in ((i % 2 == 1, p) for i, p in enumerate(parts))
+    )
 
 
 def render(env: jinja2.Environment, template: str, **context: Any) -> str:
