@@ -73,6 +73,12 @@ def register(sub: Any) -> None:
     )
     init.add_argument("--runs", type=int, default=3, metavar="N", help="runs per image (3)")
     init.add_argument("--timeout", type=float, default=10.0, metavar="S", help="wall-time limit per run (10)")
+    init.add_argument(
+        "--no-cross-check",
+        dest="cross_check",
+        action="store_false",
+        help="do not compare the size the engine stores with the judge's (a mismatch is REJECTED_IMAGE)",
+    )
     init.set_defaults(handler=run_init)
 
     watch = _sub(
@@ -201,7 +207,12 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
         if not sep or not tag or not name:
             raise UsageError(f"--entrant {item!r}: give TAG=NAME")
         mapping[tag] = name
-    limits = {"per_entrant_per_hour": args.per_hour, "runs": args.runs, "timeout_s": args.timeout}
+    limits = {
+        "per_entrant_per_hour": args.per_hour,
+        "runs": args.runs,
+        "timeout_s": args.timeout,
+        "cross_check": args.cross_check,
+    }
     with open_database(db_url(args, ctx), retry_s=10.0) as db:
         contest = create_contest(
             db,

@@ -53,6 +53,13 @@ def register(sub: Any) -> None:
         "--timeout", type=float, default=10.0, metavar="S", help="wall-time limit per run (10)"
     )
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="images judged at the same time (2)")
+    parser.add_argument(
+        "--no-cross-check",
+        dest="cross_check",
+        action="store_false",
+        help="do not compare the size the engine stores with the judge's (on by default: a mismatch "
+        "is REJECTED_IMAGE)",
+    )
     parser.add_argument("--json", action="store_true", help="print the judgements as JSON (docs/judge.md)")
     sources.add_registry_arguments(parser)
     parser.set_defaults(handler=run)
@@ -89,6 +96,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         platform=images.parse_platform(args.platform),
         spec=RunSpec(timeout_s=args.timeout),
         jobs=args.jobs,
+        cross_check=args.cross_check,
     )
     fetch = make_fetch(args, ctx)
     judgements = judge_sources(

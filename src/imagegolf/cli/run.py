@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from imagegolf import oci, store
 from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.errors import CheckFailed
 
 if TYPE_CHECKING:  # the docker SDK costs ~80 ms to import: only commands that run load it
-    from imagegolf.engine import Engine, RunResult, RunSpec
+    from imagegolf.judge.sandbox_run import SandboxRun
 
-START_FAILED_EXIT = 125  # what `docker run` returns when the container cannot start
 TIMEOUT_EXIT = 124  # what timeout(1) returns
+KEPT_NAME = "localhost/imagegolf-run"  # the name --keep leaves the image under (tag: short digest)
 
 
 def register(sub: Any) -> None:
@@ -29,46 +28,48 @@ def register(sub: Any) -> None:
     images.add_platform_argument(parser, None)
     sources.add_registry_arguments(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="wall-time limit in seconds (default 10)")
-    parser.add_argument("--keep", action="store_true", help="leave the loaded image in the engine")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help=f"leave the loaded image in the engine as {KEPT_NAME}:DIGEST (not in the podman imagegolf "
+        "starts itself: its private store is removed on exit)",
+    )
     parser.set_defaults(handler=run)
-
-
-def load_and_run(engine: Engine, image: oci.Image, spec: RunSpec, *, keep: bool = False) -> RunResult:
-    """Load the verified image as a tar imagegolf writes itself, run it, remove it unless kept."""
-    name = f"localhost/imagegolf-run:{image.manifest_digest.short}"
-    loaded = engine.load(store.dual_tar_bytes(image, name))
-    try:
-        return engine.run(loaded[0], spec)
-    finally:
-        if not keep:
-            for loaded_name in loaded:
-                engine.remove_image(loaded_name)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.engine import RunSpec, connect
+    from imagegolf.judge.sandbox_run import run_image
 
     spec = RunSpec(timeout_s=args.timeout)
     image = sources.read_source(args, ctx, images.parse_platform(args.platform))
+    kept = f"{KEPT_NAME}:{image.manifest_digest.short}" if args.keep else None
     with connect(ctx.environ) as engine:
-        result = load_and_run(engine, image, spec, keep=args.keep)
+        (outcome,) = run_image(engine, image, spec, lambda one: one, name=kept, keep=args.keep)
+    result = outcome.result
     ctx.stdout.flush()
     ctx.stdout_bytes.write(result.stdout)
     ctx.stdout_bytes.flush()
     if result.stderr:
         ctx.stderr.write(result.stderr.decode("utf-8", "replace"))
-    return exit_status(result, ctx)
+    return exit_status(outcome, ctx)
 
 
-def exit_status(result: RunResult, ctx: Context) -> int:
+def exit_status(outcome: SandboxRun, ctx: Context) -> int:
     """The container's exit code, or a documented code with a one-line reason."""
-    if result.stdout_truncated:
-        ctx.err(f"imagegolf: output stopped at the {len(result.stdout)}-byte cap; the container was killed")
+    result = outcome.result
     if result.timed_out:
         ctx.err("imagegolf: the container hit the wall-time limit and was killed")
         return TIMEOUT_EXIT
+    if result.output_limited:
+        stream, kept = ("stdout", result.stdout) if result.stdout_truncated else ("stderr", result.stderr)
+        raise CheckFailed(f"{stream} stopped at the {len(kept)}-byte cap; the container was killed")
+    if outcome.never_started and result.exit_code is None:
+        raise CheckFailed(f"the program never started: {outcome.never_started}")
+    if outcome.never_started:
+        ctx.err(f"imagegolf: the program never started: {outcome.never_started}")
     if result.exit_code is None:
-        raise CheckFailed(f"the container did not start: {result.error or 'no reason given by the engine'}")
+        raise CheckFailed("the engine lost the container's exit status")
     if result.oom_killed:
         ctx.err("imagegolf: the container ran out of memory")
     return result.exit_code

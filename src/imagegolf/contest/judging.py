@@ -33,6 +33,7 @@ def judge_options(contest: Contest) -> JudgeOptions:
         platform=contest.platform,
         spec=RunSpec(timeout_s=float(contest.limits["timeout_s"])),
         jobs=1,
+        cross_check=bool(contest.limits["cross_check"]),
     )
 
 

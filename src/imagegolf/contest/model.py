@@ -22,6 +22,7 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "per_entrant_per_hour": 30,  # submissions judged per entrant per rolling hour; more wait their turn
     "runs": 3,
     "timeout_s": 10.0,
+    "cross_check": True,  # refuse an image whose size in the engine differs from the judge's
 }
 
 

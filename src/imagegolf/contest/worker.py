@@ -28,6 +28,7 @@ from imagegolf.db.clock import later
 from imagegolf.db.records import EventRow, JobClaim, SubmissionRow
 from imagegolf.engine.client import Engine
 from imagegolf.errors import EnvironmentProblem
+from imagegolf.judge.sandbox_run import sweep_leftovers
 from imagegolf.registry import RegistryClient
 
 _log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Worker:
 
     def _sweep(self) -> None:
         """Remove what judges killed mid-run (SIGKILL) left in the engine: their images, containers."""
-        containers, images = self.engine.sweep_judge_leftovers(self.options.sweep_after_s)
+        containers, images = sweep_leftovers(self.engine, self.options.sweep_after_s)
         if containers or images:
             _log.warning(
                 "%s: removed %d container(s) and %d image(s) left by killed judges",

@@ -3,35 +3,53 @@
 from __future__ import annotations
 
 import contextlib
-import math
-import secrets
+import re
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import docker
 import docker.errors
 import requests.exceptions
 
-from imagegolf.engine.sandbox import RunSpec
+from imagegolf.engine.sandbox import RunSpec, etc_files
 from imagegolf.errors import EngineError
 
 _API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
-JUDGE_IMAGE_PREFIX = "localhost/imagegolf-judge-"
+# Where engines keep their state; a path under one of these, or naming a 64-hex id (a layer, a
+# container, a bundle), is the host's business and never shown (run errors reach a public page).
+ENGINE_ROOTS = (
+    "/var/lib/docker",
+    "/var/lib/containers",
+    "/var/lib/containerd",
+    "/run/containers",
+    "/run/docker",
+    "/run/containerd",
+    "/run/libpod",
+    "/run/runc",
+    "/var/run",
+    "/var/tmp",
+)
+HOST_PATH = "<host path>"
+_PATH = re.compile(r"(?<![\w.~-])/[^\s\"'`:;,()<>\[\]{}]*")
+_ID = re.compile(r"(?:\A|/)[0-9a-f]{64}(?:/|\Z)")
+_LOCAL_SCHEMES = ("unix:", "http+unix:")
 
 
-def judge_image_name(short_digest: str) -> str:
-    """A private name for one judgement's image: the load time, then randomness (no clashes)."""
-    return f"{JUDGE_IMAGE_PREFIX}{int(time.time())}-{secrets.token_hex(4)}:{short_digest}"
+def scrub_host_paths(text: str, roots: Iterable[str] = ()) -> str:
+    """``text`` with every absolute path under ``ENGINE_ROOTS`` or ``roots`` (or naming an id) as
+    ``HOST_PATH``."""
+    prefixes = tuple(root.rstrip("/") for root in (*ENGINE_ROOTS, *roots) if root.strip("/"))
 
+    def scrub(match: re.Match[str]) -> str:
+        path = match.group(0)
+        if _ID.search(path) or any(path == p or path.startswith(p + "/") for p in prefixes):
+            return HOST_PATH
+        return path
 
-def _judge_image_time(name: str) -> float:
-    """The load time in a ``judge_image_name``; +inf for any other name (never swept)."""
-    if not name.startswith(JUDGE_IMAGE_PREFIX):
-        return math.inf
-    stamp = name[len(JUDGE_IMAGE_PREFIX) :].split("-", 1)[0]
-    return float(stamp) if stamp.isdigit() else math.inf
+    return _PATH.sub(scrub, text)
 
 
 class ImageRefused(EngineError):
@@ -102,13 +120,23 @@ class _CappedStreams:
         return len(data) > room
 
 
+@dataclass(frozen=True)
+class StoredSize:
+    """An image's size as an engine reports it, and which of imagegolf's metrics that number is."""
+
+    metric: str  # "docker_classic" or "podman"
+    size: int
+
+
 class Engine:
     """A connected engine. Every call goes through this seam."""
 
-    def __init__(self, client: docker.DockerClient, url: str) -> None:
+    def __init__(self, client: docker.DockerClient, url: str, *, host_paths: tuple[str, ...] = ()) -> None:
         self.client = client
         self.api: docker.APIClient = client.api
         self.url = url
+        self._host_paths = host_paths  # directories of this engine's own, never to be shown
+        self._data_root: str | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -137,7 +165,8 @@ class Engine:
         try:
             images = self.client.images.load(archive)
         except (docker.errors.APIError, docker.errors.ImageLoadError) as exc:
-            raise ImageRefused(f"the engine refused the image archive: {_explain(exc)}") from exc
+            said = self.scrub(_explain(exc))
+            raise ImageRefused(f"the engine refused the image archive: {said}") from exc
         except _API_ERRORS as exc:
             raise EngineError(f"engine at {self.url} failed while loading: {exc}") from exc
         names: list[str] = []
@@ -147,28 +176,46 @@ class Engine:
             raise EngineError("the engine loaded the archive but reported no image")
         return names
 
-    def sweep_judge_leftovers(self, older_than_s: float) -> tuple[int, int]:
-        """Remove the judge's images (and their containers) loaded more than ``older_than_s`` ago.
+    def stored_size(self, name: str) -> StoredSize | None:
+        """The image's Size as this engine stores it, when that is one of imagegolf's metrics.
 
-        A judge removes its own; these are what a judge killed mid-run (SIGKILL) left behind. The
-        load time is in the name (``judge_image_name``), so a live judge's image is never touched.
-        Returns (containers, images) removed.
+        podman's Size is the ``podman`` metric; dockerd's is ``docker_classic`` on the classic
+        overlay2 store with native diffs (moby overlay2 ApplyDiff returns directory.Size of the
+        layer; in naive-diff mode it sums header sizes instead). Other stores (containerd's
+        snapshotter, other drivers) report something else: None.
         """
-        cutoff = time.time() - older_than_s
-        stale: set[str] = set()
+        try:
+            size = self.api.inspect_image(name).get("Size")
+            info = self.api.info()
+        except _API_ERRORS as exc:
+            raise EngineError(f"engine at {self.url} failed to inspect {name}: {exc}") from exc
+        if not isinstance(size, int):
+            return None
+        if self.kind == "podman":
+            return StoredSize("podman", size)
+        status = {str(key): str(value) for key, value in info.get("DriverStatus") or []}
+        if info.get("Driver") == "overlay2" and status.get("Native Overlay Diff") == "true":
+            return StoredSize("docker_classic", size)
+        return None
+
+    def image_names(self) -> list[str]:
+        """Every image name (``repo:tag``) the engine holds; empty when it does not answer."""
         with contextlib.suppress(*_API_ERRORS):
-            for image in self.api.images():
-                stale.update(t for t in image.get("RepoTags") or [] if _judge_image_time(t) < cutoff)
-        containers = 0
+            return [tag for image in self.api.images() for tag in image.get("RepoTags") or []]
+        return []
+
+    def containers(self) -> list[tuple[str, str]]:
+        """(id, image) of every container, stopped ones too; empty when the engine does not answer."""
         with contextlib.suppress(*_API_ERRORS):
-            for container in self.api.containers(all=True):
-                if container.get("Image") in stale or _judge_image_time(container.get("Image", "")) < cutoff:
-                    with contextlib.suppress(*_API_ERRORS):
-                        self.api.remove_container(container["Id"], force=True, v=True)
-                        containers += 1
-        for tag in stale:
-            self.remove_image(tag, force=False)
-        return containers, len(stale)
+            return [(c["Id"], c.get("Image", "")) for c in self.api.containers(all=True)]
+        return []
+
+    def remove_container(self, container_id: str) -> bool:
+        """Remove a container (killing it first) and its anonymous volumes; False if that failed."""
+        with contextlib.suppress(*_API_ERRORS):
+            self.api.remove_container(container_id, force=True, v=True)
+            return True
+        return False
 
     def remove_image(self, name: str, *, force: bool = True) -> None:
         """Remove the image name (without ``force``, only this tag when the image has others)."""
@@ -179,11 +226,37 @@ class Engine:
         """Run ``image``'s own Entrypoint/Cmd under ``spec``; the container is always removed.
 
         The engine refusing to create or start the container is a result (``started`` is
-        False, ``error`` says why); the engine not answering raises :class:`EngineError`.
+        False, ``error`` says why, host paths scrubbed); the engine not answering, or not seeing
+        the sandbox's /etc files, raises :class:`EngineError`.
         """
         spec = spec or RunSpec()
+        if not self.url.startswith(_LOCAL_SCHEMES):
+            raise EngineError(
+                f"the engine at {self.url} is not reached through a local socket: the sandbox mounts "
+                "its own /etc/hosts, /etc/hostname and /etc/resolv.conf from files on this host",
+                hint="run imagegolf on the engine's host, with DOCKER_HOST=unix://…",
+            )
+        with etc_files() as etc_dir:
+            result = self._run(image, spec, etc_dir)
+            if etc_dir in result.error and "does not exist" in result.error:
+                raise EngineError(
+                    f"the engine at {self.url} cannot see the sandbox's files in {etc_dir}: it runs on "
+                    "another host or in another mount namespace",
+                    hint="run imagegolf where the engine runs",
+                )
+            return replace(result, error=self.scrub(result.error, etc_dir)) if result.error else result
+
+    def scrub(self, text: str, *extra: str) -> str:
+        """``text`` with this engine's host paths (its data root, its roots, ``extra``) replaced."""
+        if self._data_root is None:
+            self._data_root = ""
+            with contextlib.suppress(*_API_ERRORS):
+                self._data_root = str(self.api.info().get("DockerRootDir") or "")
+        return scrub_host_paths(text, (*self._host_paths, self._data_root, *extra))
+
+    def _run(self, image: str, spec: RunSpec, etc_dir: str) -> RunResult:
         try:
-            host_config = self.api.create_host_config(**spec.host_config())
+            host_config = self.api.create_host_config(**spec.host_config(etc_dir))
             created = self.api.create_container(image, host_config=host_config, **spec.create_kwargs())
         except docker.errors.APIError as exc:
             return _failed(_explain(exc))
@@ -193,8 +266,7 @@ class Engine:
         try:
             return self._attach_start_wait(container_id, spec)
         finally:
-            with contextlib.suppress(*_API_ERRORS):
-                self.api.remove_container(container_id, force=True, v=True)
+            self.remove_container(container_id)
 
     def _gone(self, exc: Exception) -> EngineError:
         return EngineError(f"engine at {self.url} stopped answering: {exc}")

@@ -19,13 +19,13 @@ PODMAN_SOCKETS = ("/run/podman/podman.sock",)
 _UNREACHABLE = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 
-def _try(url: str) -> Engine | None:
+def _try(url: str, host_paths: tuple[str, ...] = ()) -> Engine | None:
     try:
         client = docker.DockerClient(base_url=url, timeout=120)
         client.ping()
     except _UNREACHABLE:
         return None
-    return Engine(client, url)
+    return Engine(client, url, host_paths=host_paths)
 
 
 @contextlib.contextmanager
@@ -56,9 +56,9 @@ def connect(env: Mapping[str, str] | None = None, *, start_podman: bool = True) 
 
 @contextlib.contextmanager
 def private_podman() -> Iterator[Engine]:
-    """Start podman's Docker-compatible service on a private socket; stop it on exit."""
+    """Start podman's Docker-compatible service on a private socket and store; stop it on exit."""
     with PodmanService() as service:
-        engine = _try(service.url)
+        engine = _try(service.url, (service.directory,))
         if engine is None:
             raise EnvironmentProblem(f"podman's service at {service.url} does not answer", hint=SETUP_HINT)
         try:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,6 +17,23 @@ NOBODY_UID = 65534
 MASKED_PATHS = ("/tmp", "/var/tmp", "/run", "/dev/shm")
 MASK_BYTES = 4096
 LABEL = "io.imagegolf.sandbox"
+# What the program may learn of its machine: nothing of the judge's host, the same on every engine.
+HOSTNAME = "imagegolf"
+DOMAINNAME = "(none)"  # the kernel's "not set"; podman 4.3 ignores it (see PodmanService)
+SANDBOX_ENV = (
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/",
+    f"HOSTNAME={HOSTNAME}",
+    "TERM=dumb",  # podman would add TERM=xterm; there is no terminal
+    f"container={HOSTNAME}",  # podman would add container=podman
+)
+# Both engines bind-mount their own versions (podman's copy the host's /etc/hosts); a user mount
+# at the same path replaces theirs, on both.
+ETC_FILES = {
+    "hostname": f"{HOSTNAME}\n".encode(),
+    "hosts": f"127.0.0.1\tlocalhost {HOSTNAME}\n::1\tlocalhost {HOSTNAME}\n".encode(),
+    "resolv.conf": b"",  # no network, so no name servers
+}
 
 
 @dataclass(frozen=True)
@@ -29,9 +51,7 @@ class RunSpec:
     stderr_cap: int = 64 * 1024
     user: str = NOBODY
     working_dir: str = "/"  # forced: the image's WorkingDir may point at /proc/self/fd
-    env: tuple[str, ...] = field(
-        default=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
-    )
+    env: tuple[str, ...] = field(default=SANDBOX_ENV)
     # Read-only empty tmpfs mounts: the engines' writable tmpfs places and the image's Volumes,
     # which engines would otherwise create as writable anonymous volumes on the host's disk.
     masked_paths: tuple[str, ...] = MASKED_PATHS
@@ -51,6 +71,8 @@ class RunSpec:
     def create_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``APIClient.create_container`` (host config excluded)."""
         return {
+            "hostname": HOSTNAME,
+            "domainname": DOMAINNAME,
             "user": self.user,
             "working_dir": self.working_dir,
             "environment": list(self.env),
@@ -61,8 +83,8 @@ class RunSpec:
             "labels": {LABEL: "1"},
         }
 
-    def host_config(self) -> dict[str, Any]:
-        """Keyword arguments for ``APIClient.create_host_config``."""
+    def host_config(self, etc_dir: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``APIClient.create_host_config``; ``etc_dir`` holds the ``ETC_FILES``."""
         return {
             "network_mode": "none",
             "read_only": True,
@@ -91,5 +113,24 @@ class RunSpec:
                     "TmpfsOptions": {"SizeBytes": MASK_BYTES, "Mode": 0o555},
                 }
                 for path in self.masked_paths
+            ]
+            + [
+                {"Type": "bind", "Source": f"{etc_dir}/{name}", "Target": f"/etc/{name}", "ReadOnly": True}
+                for name in (ETC_FILES if etc_dir else ())
             ],
         }
+
+
+@contextlib.contextmanager
+def etc_files() -> Iterator[str]:
+    """A directory holding the ``ETC_FILES`` (readable by the sandbox user), removed afterwards."""
+    directory = tempfile.mkdtemp(prefix="imagegolf-sandbox-")
+    try:
+        for name, data in ETC_FILES.items():
+            path = os.path.join(directory, name)
+            with open(path, "wb") as out:
+                out.write(data)
+            os.chmod(path, 0o644)
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

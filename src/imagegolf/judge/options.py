@@ -32,6 +32,8 @@ class JudgeOptions:
     spec: RunSpec = field(default_factory=RunSpec)
     caps: Caps = DEFAULT_CAPS
     jobs: int = 1  # images judged at the same time on the engine (runs of one image stay in order)
+    # Compare the size the engine stores with the judge's metric after loading; refuse on a mismatch.
+    cross_check: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.jobs <= MAX_JOBS:

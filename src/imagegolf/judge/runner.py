@@ -1,48 +1,34 @@
-"""Stage 2: load the judge's own tar of the checked bytes, run it N times, give each run a verdict."""
+"""Stage 2: run the checked bytes N times through the one run path, give each run a verdict."""
 
 from __future__ import annotations
 
-import re
-
-from imagegolf.engine.client import Engine, ImageRefused, RunResult, judge_image_name
+from imagegolf.engine.client import Engine, ImageRefused, RunResult
 from imagegolf.judge.matching import check_output
 from imagegolf.judge.options import JudgeOptions
+from imagegolf.judge.sandbox_run import SandboxRun, run_image
 from imagegolf.judge.screen import Candidate
 from imagegolf.judge.verdict import Judgement, RunRecord, Verdict
-from imagegolf.store.write import dual_tar_bytes
 
-# What `docker run` returns when the runtime fails (125), the command is not executable (126)
-# or not found (127): no evidence that the program ever ran (attacks.md §20).
-START_FAILURE_CODES = frozenset({125, 126, 127})
 SIGKILL_STATUS = 128 + 9
-# runc's own message when execve fails after the container was set up (exit status 1).
-_RUNC_EXEC_ERROR = re.compile(
-    rb"\Aexec [^\n]*: (no such file or directory|exec format error|permission denied)\n?\Z"
-)
-_ERROR_CHARS = 300
 
 
 def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -> Judgement:
     """Load, run up to ``options.runs`` times (stopping at the first failure), unload."""
     if not candidate.launch.argv:
         return _judgement(candidate, Verdict.START_FAILED, candidate.launch.problem or "no command", ())
-    name = judge_image_name(candidate.digest.short)
     try:
-        engine.load(dual_tar_bytes(candidate.image, name))
+        records = run_image(
+            engine,
+            candidate.image,
+            options.spec.masking(candidate.volumes),
+            lambda run: classify(run, options),
+            runs=options.runs,
+            again=lambda record: record.verdict is Verdict.ACCEPTED,
+            diagnosis=candidate.launch.problem,
+            expected=candidate.metrics if options.cross_check else None,
+        )
     except ImageRefused as error:
         return _judgement(candidate, Verdict.REJECTED_IMAGE, str(error), ())
-    spec = options.spec.masking(candidate.volumes)
-    records: list[RunRecord] = []
-    try:
-        for number in range(1, options.runs + 1):
-            result = engine.run(name, spec)
-            if result.status_unknown:  # the engine lost the exit status: that run proves nothing
-                result = engine.run(name, spec)
-            records.append(classify(result, candidate, options, number))
-            if records[-1].verdict is not Verdict.ACCEPTED:
-                break
-    finally:
-        engine.remove_image(name, force=False)  # only our tag: the image may have others
     failed = next((r for r in records if r.verdict is not Verdict.ACCEPTED), None)
     if failed is None:
         runs = "the run" if options.runs == 1 else f"all {options.runs} runs"
@@ -52,9 +38,10 @@ def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -
     return _judgement(candidate, failed.verdict, prefix + failed.reason, tuple(records))
 
 
-def classify(result: RunResult, candidate: Candidate, options: JudgeOptions, number: int) -> RunRecord:
+def classify(run: SandboxRun, options: JudgeOptions) -> RunRecord:
     """One run's verdict and the sentence explaining it."""
-    verdict, reason = _verdict(result, candidate, options)
+    result = run.result
+    verdict, reason = _verdict(run, options)
     return RunRecord(
         result.exit_code,
         result.stdout,
@@ -66,15 +53,10 @@ def classify(result: RunResult, candidate: Candidate, options: JudgeOptions, num
     )
 
 
-def _verdict(result: RunResult, candidate: Candidate, options: JudgeOptions) -> tuple[Verdict, str]:
-    spec, problem = options.spec, candidate.launch.problem
+def _verdict(run: SandboxRun, options: JudgeOptions) -> tuple[Verdict, str]:
+    result, spec = run.result, options.spec
     if result.status_unknown:
         return Verdict.INTERNAL_ERROR, "the engine lost the container's exit status twice; judge it again"
-    if not result.started:
-        return (
-            Verdict.START_FAILED,
-            problem or f"the engine could not start the container: {_clip(result.error)}",
-        )
     if result.output_limited:
         stream, cap = ("stdout", spec.stdout_cap) if result.stdout_truncated else ("stderr", spec.stderr_cap)
         return (
@@ -95,17 +77,9 @@ def _verdict(result: RunResult, candidate: Candidate, options: JudgeOptions) -> 
             else "by SIGKILL, which only the out-of-memory killer sends here"
         )
         return Verdict.MEMORY_LIMIT, f"it was killed {how}: the memory limit is {_size(spec.memory_bytes)}"
+    if run.never_started:
+        return Verdict.START_FAILED, run.never_started
     code = result.exit_code
-    if code in START_FAILURE_CODES:
-        return (
-            Verdict.START_FAILED,
-            problem or f"exit status {code}: the runtime could not execute the command",
-        )
-    if code != 0 and not result.stdout and (problem or _RUNC_EXEC_ERROR.match(result.stderr)):
-        return (
-            Verdict.START_FAILED,
-            problem or f"the runtime could not execute the command: {_clip(result.stderr)}",
-        )
     if code != 0:
         after = " after printing the phrase: a program must exit 0" if printed else ""
         return Verdict.RUNTIME_ERROR, f"it exited with status {code}{after}{_stderr_hint(result)}"
@@ -134,13 +108,6 @@ def _stderr_hint(result: RunResult) -> str:
     if not result.stderr:
         return ""
     return f" ({len(result.stderr)} bytes on stderr, which is shown but never judged)"
-
-
-def _clip(text: str | bytes) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    text = " ".join(text.split())
-    return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS] + "…"
 
 
 def _size(n: int) -> str:

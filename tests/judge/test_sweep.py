@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from imagegolf import elf
 from imagegolf.cli.images import program_image
-from imagegolf.engine.client import JUDGE_IMAGE_PREFIX, Engine, judge_image_name
+from imagegolf.engine.client import Engine
+from imagegolf.judge.sandbox_run import (
+    JUDGE_IMAGE_PREFIX,
+    judge_image_name,
+    judge_image_time,
+    sweep_leftovers,
+)
 from imagegolf.platform import DEFAULT
 from imagegolf.store.write import dual_tar_bytes
 
-
-def _names(engine: Engine) -> set[str]:
-    return {t for i in engine.api.images() for t in i.get("RepoTags") or []}
+pytestmark = pytest.mark.engine
 
 
 def test_the_sweep_removes_old_judge_images_and_their_containers_only(engine: Engine) -> None:
@@ -24,11 +30,17 @@ def test_the_sweep_removes_old_judge_images_and_their_containers_only(engine: En
         engine.load(dual_tar_bytes(image, name))
     leftover = engine.api.create_container(old)["Id"]  # what a SIGKILLed judge leaves: created, not removed
     try:
-        containers, images = engine.sweep_judge_leftovers(3600)
+        containers, images = sweep_leftovers(engine, 3600)
         assert (containers, images) >= (1, 1)
-        names = _names(engine)
+        names = set(engine.image_names())
         assert old not in names and fresh in names and other in names
-        assert leftover not in {c["Id"] for c in engine.api.containers(all=True)}
+        assert leftover not in {container_id for container_id, _ in engine.containers()}
     finally:
         for name in (fresh, other):
             engine.remove_image(name, force=False)
+
+
+def test_only_judge_names_carry_a_load_time() -> None:
+    assert judge_image_time(judge_image_name("x")) <= time.time()
+    assert judge_image_time("localhost/imagegolf-run:x") == float("inf")
+    assert judge_image_time(f"{JUDGE_IMAGE_PREFIX}notatime-1:x") == float("inf")
