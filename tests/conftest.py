@@ -15,6 +15,16 @@ from tests.registry_services import DistributionRegistry, started
 from tests.services import Containerd, Dockerd, Podman
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--tar-cases",
+        type=int,
+        default=None,
+        metavar="N",
+        help="archives the tar differential test draws ($IMAGEGOLF_TAR_CASES, else 3000)",
+    )
+
+
 @pytest.fixture(scope="session")
 def dockerd() -> Iterator[Dockerd]:
     service = Dockerd().start()
@@ -44,7 +54,9 @@ def podman() -> Iterator[Podman]:
 
 @pytest.fixture(scope="session")
 def podman_engine() -> Iterator[Engine]:
-    """podman's Docker-compatible service, started by imagegolf's own engine discovery."""
+    """podman's Docker-compatible service, started by imagegolf's own engine discovery on a store,
+    locks and temp files of its own (engine/podman_service.py): no other podman on the host can
+    disturb it."""
     with private_podman() as engine:
         yield engine
 
