@@ -21,8 +21,13 @@ lint: setup
 # database, several minutes each at 1000; RELIABILITY_N=0 skips it.
 RELIABILITY_N ?= 1000
 
+# The tar reader against Go's archive/tar: TAR_CASES archives (CI's test runs 3,000).
+TAR_CASES ?= 100000
+
 bench: setup
 	$(V)/python -m bench.run --write docs/benchmarks.md
+	$(V)/python -m bench.tar_differential --cases $(TAR_CASES) --write docs/benchmarks.md
+	$(V)/python -m bench.corpus_sizes --write docs/benchmarks.md
 ifneq ($(RELIABILITY_N),0)
 	$(V)/python -m bench.reliability --n $(RELIABILITY_N) --write docs/reliability.md
 endif
