@@ -47,7 +47,7 @@ def bench_every_platform() -> list[str]:
         "",
         f"Message {message!r} ({len(message)} bytes). The index over all {len(group)} platform images is "
         f"{len(index)} bytes; a pull of one platform downloads the index, its manifest, config and layer. "
-        "docker-library/hello-world's amd64 binary (C + musl, static) is 10,072 bytes (facts.md §1); its "
+        "docker-library/hello-world's amd64 binary (C + musl, static) is 10,072 bytes; its "
         "other per-platform binaries were not available offline to measure here.",
         "",
         "| platform | ELF bytes | floor (docs/elf.md) | pull bytes of this platform | hello-world binary |",
