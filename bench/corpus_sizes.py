@@ -88,14 +88,15 @@ def rows(work: Path, dockerd: Dockerd, podman: Podman) -> Iterator[Row]:
             if case.name.startswith("tar-"):
                 continue  # the tar games follow, with what the engines store for them
             path = case.build(work)
-            options = replace(OPTIONS, platform=case.platform, runs=case.runs)
+            options = replace(OPTIONS, platforms=case.platforms, runs=case.runs)
             judged: Judgement = judge_one(str(path), fetch=local_fetch, engine=engine, options=options)
             try:
-                image = local_fetch(str(path), case.platform)
+                image = local_fetch(str(path), case.wanted)
             except BadInputError:
                 yield Row(case.name, judged.verdict.value, "—", "—", "(not read)", "(not read)")
                 continue
             m = judged.metrics or oci.size_metrics(image)
+            m = replace(m, podman=m.podman - len(image.index or b""))  # loaded alone, without its index
             sizes = engine_size(image, f"localhost/igbench/{case.name}:v1", dockerd, podman, work)
             yield Row(case.name, judged.verdict.value, str(m.docker_classic), str(m.podman), *sizes)
         for game in tar_games.GAMES:

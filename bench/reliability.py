@@ -93,7 +93,7 @@ class SharedPodman:
     def __init__(self) -> None:
         podman = shutil.which("podman")
         if not podman:
-            raise RuntimeError("podman is not installed: run `sudo scripts/setup.sh`")
+            raise RuntimeError("podman is not installed: run `scripts/setup.sh`")
         self.dir = tempfile.mkdtemp(prefix="igrel-podman-", dir="/tmp")
         self.socket = os.path.join(self.dir, "podman.sock")
         self.url = f"unix://{self.socket}"

@@ -15,10 +15,11 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 APT_PACKAGES=(
     python3 python3-venv python3-pip make git ca-certificates tar gzip
     podman runc uidmap fuse-overlayfs slirp4netns catatonit
-    skopeo containerd docker.io
+    skopeo buildah containerd docker.io
     qemu-user-static binfmt-support busybox-static
     docker-registry apache2-utils openssl
     gcc libc6-dev binutils golang-go musl-tools nasm mmdebstrap arch-test gpg mount libdpkg-perl debian-archive-keyring
+    zstd
     postgresql
     chromium fonts-dejavu-core fonts-liberation
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from imagegolf import processes
 
-SETUP = "run `sudo scripts/setup.sh`"
+SETUP = "run `scripts/setup.sh`"
 
 
 def require(program: str) -> str:
@@ -133,7 +133,9 @@ class Containerd:
 
 
 class Podman:
-    """The podman CLI against a fresh, private store (never the host's images)."""
+    """The podman CLI against a fresh, private store (never the host's images), with libpod's
+    state in its own ``--tmpdir`` too: the default, /run/libpod, is shared with every podman on
+    the host, and a ``podman system reset`` anywhere removes it."""
 
     def __init__(self) -> None:
         self.binary = require("podman")
@@ -152,6 +154,10 @@ class Podman:
             f"{self.dir}/run",
             "--storage-driver",
             "overlay",
+            "--tmpdir",
+            f"{self.dir}/tmp",
+            "--events-backend",
+            "file",
             *runtime_flags(),
             *args,
         ]

@@ -33,6 +33,17 @@ ARCHES: dict[str, Arch] = {
 }
 
 UNAME_TO_OCI = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386"}
+# Architecture spellings as containerd's platforms.Normalize reads them (Docker, podman and the
+# registries' clients all go through it): name -> (architecture, variant it implies).
+ARCH_ALIASES: dict[str, tuple[str, str | None]] = {
+    "x86_64": ("amd64", None), "x86-64": ("amd64", None), "x64": ("amd64", None),
+    "aarch64": ("arm64", None), "armv8": ("arm64", None),
+    "i386": ("386", None), "i486": ("386", None), "i586": ("386", None), "i686": ("386", None),
+    "x86": ("386", None),
+    "armhf": ("arm", "v7"), "armv7": ("arm", "v7"), "armv7l": ("arm", "v7"),
+    "armel": ("arm", "v6"), "armv6": ("arm", "v6"), "armv6l": ("arm", "v6"), "armv5": ("arm", "v5"),
+    "mips64el": ("mips64le", None), "ppc64el": ("ppc64le", None),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,17 +56,36 @@ class Platform:
 
     @classmethod
     def parse(cls, text: str) -> Platform:
-        """Parse ``os/arch[/variant]``; an unknown one is a usage error listing the known ones."""
-        parts = text.strip().split("/")
-        if len(parts) not in (2, 3) or parts[0] != "linux" or parts[1] not in ARCHES:
-            known = ", ".join(str(p) for p in ALL_PLATFORMS)
+        """Parse ``[os/]arch[/variant]`` as Docker normalises it (``amd64``, ``x86_64``,
+        ``linux/aarch64``, ``arm64/v8``, ``i386``, ``armhf``, ``arm/7``…); an unknown one is a
+        usage error listing the known ones."""
+        parts = text.strip().lower().split("/")
+        if parts and parts[0] != "linux" and len(parts) <= 2:
+            parts = ["linux", *parts]  # the os is optional, as in `docker pull --platform arm64`
+        known = ", ".join(str(p) for p in ALL_PLATFORMS)
+        if len(parts) not in (2, 3) or parts[0] != "linux":
             raise UsageError(f"unknown platform {text!r}", hint=f"use one of: {known}")
-        arch = ARCHES[parts[1]]
-        variant = parts[2] if len(parts) == 3 else arch.default_variant
+        name, variant = ARCH_ALIASES.get(parts[1], (parts[1], None))
+        if name not in ARCHES:
+            raise UsageError(f"unknown platform {text!r}", hint=f"use one of: {known}")
+        arch = ARCHES[name]
+        if len(parts) == 3:
+            variant = parts[2] if parts[2].startswith("v") else f"v{parts[2]}"
+        if name == "amd64" and variant == "v1":
+            variant = None  # containerd: amd64/v1 is plain amd64
+        variant = variant or arch.default_variant
         if variant != arch.default_variant and variant not in arch.variants:
-            known = ", ".join(f"linux/{parts[1]}/{v}" for v in arch.variants) or f"linux/{parts[1]}"
-            raise UsageError(f"unknown variant {variant!r} for {parts[1]}", hint=f"use {known}")
-        return cls("linux", parts[1], variant)
+            choices = ", ".join(f"linux/{name}/{v}" for v in arch.variants) or f"linux/{name}"
+            raise UsageError(f"unknown variant {variant!r} for {name}", hint=f"use {choices}")
+        return cls("linux", name, variant)
+
+    @classmethod
+    def parse_list(cls, text: str) -> tuple[Platform, ...]:
+        """A comma-separated list of platforms, in order of preference, without repeats."""
+        platforms = tuple(dict.fromkeys(cls.parse(part) for part in text.split(",") if part.strip()))
+        if not platforms:
+            raise UsageError("no platform given", hint="e.g. linux/amd64 or linux/amd64,linux/386")
+        return platforms
 
     @property
     def arch(self) -> Arch:
@@ -65,6 +95,33 @@ class Platform:
         text = f"{self.os}/{self.architecture}"
         return f"{text}/{self.variant}" if self.variant else text
 
+
+@dataclass(frozen=True)
+class Wanted:
+    """Which image of an index to take: platforms in order of preference.
+
+    ``asked`` when a user (``--platform``) or a contest named them: the image must then be for one
+    of them. Otherwise they are the host's defaults, used only to choose from an index, as
+    ``docker pull`` does.
+    """
+
+    platforms: tuple[Platform, ...] = ()
+    asked: bool = False
+
+    @classmethod
+    def named(cls, platforms: tuple[Platform, ...]) -> Wanted:
+        return cls(platforms, asked=bool(platforms))
+
+    @property
+    def required(self) -> tuple[Platform, ...]:
+        """The platforms an image must be for: the asked ones, or none."""
+        return self.platforms if self.asked else ()
+
+    def __str__(self) -> str:
+        return ", ".join(str(p) for p in self.platforms) or "any platform"
+
+
+ANY = Wanted()  # no preference: an index must hold one image
 
 LINUX_386 = Platform("linux", "386")
 LINUX_AMD64 = Platform("linux", "amd64")

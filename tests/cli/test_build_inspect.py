@@ -72,7 +72,7 @@ def test_oci_dir_output_is_read_by_skopeo(tmp_path: Path) -> None:
         (["build", "--mode", "argv", "caf\udce9"], "UTF-8"),
         (["inspect", "/nonexistent.tar"], "no such file"),
         (["build", "--platform", "linux/amd64,linux/sparc", "-o", "/tmp/x.tar"], "unknown platform"),
-        (["inspect", "/tmp/x.tar", "--platform", "all"], "one platform"),
+        (["inspect", "/tmp/x.tar", "--platform", "all"], "reads one image"),
     ],
 )
 def test_bad_input_is_one_clear_line_with_exit_2(argv: list[str], needle: str) -> None:

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagegolf import elf, store
+from imagegolf.digest import Digest
 from imagegolf.judge import Verdict
 from imagegolf.oci import media
 from imagegolf.oci.build import build_record_image
-from imagegolf.platform import LINUX_386, LINUX_AMD64, LINUX_ARM64, Platform
+from imagegolf.oci.descriptor import Descriptor
+from imagegolf.oci.manifest import build_index
+from imagegolf.platform import LINUX_386, LINUX_AMD64, LINUX_ARM64, Platform, Wanted
 from tests.archive import busybox_image
 from tests.judge import tar_games
 from tests.judge.images import (
@@ -43,10 +46,18 @@ class Case:
     verdict: Verdict
     reason: tuple[str, ...] = ()  # substrings the reason must hold
     runs: int = 1
-    platform: Platform | None = None
+    platform: Platform | None = None  # the one platform the case is judged for, when it names one
     notes: tuple[str, ...] = ()  # substrings some note must hold
     stdout: bytes | None = None  # what the last run's stdout must be, when it matters
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def platforms(self) -> tuple[Platform, ...]:
+        return (self.platform,) if self.platform else ()
+
+    @property
+    def wanted(self) -> Wanted:
+        return Wanted.named(self.platforms) if self.platforms else Wanted((LINUX_AMD64, LINUX_386))
 
 
 def _archive(name: str, image: Parts, **kwargs: object) -> Callable[[Path], Path]:
@@ -81,8 +92,19 @@ def _hash_mismatch(d: Path) -> Path:
     return path
 
 
+def _attestations_only(d: Path) -> Path:
+    # BuildKit marks its provenance manifests so; the judge never takes one for the image.
+    image = busybox_parts(None)
+    index = build_index([
+        Descriptor(media.OCI_MANIFEST, Digest.of(image.manifest), len(image.manifest),
+                   platform=Platform("unknown", "unknown"),
+                   annotations=(("vnd.docker.reference.type", "attestation-manifest"),)),
+    ])  # fmt: skip
+    return write_oci_archive(d / "attestations.tar", image, index=index)
+
+
 def _two_platforms(d: Path) -> Path:
-    amd64 = busybox_parts(None)
+    amd64 = parts([busybox_layer()])  # busybox echo PHRASE
     arm64 = parts([busybox_layer()], platform=LINUX_ARM64)
     index = index_of((amd64, LINUX_AMD64), (arm64, LINUX_ARM64))
     return write_oci_archive(
@@ -205,7 +227,7 @@ REJECTED: list[Case] = [
         Verdict.REJECTED_IMAGE,
         ("diff_id",),
     ),
-    Case("index-without-platform", (5,), _two_platforms, Verdict.REJECTED_IMAGE, ("2 images", "--platform")),
+    Case("index-of-attestations", (5, 29), _attestations_only, Verdict.REJECTED_IMAGE, ("holds no image",)),
     Case(
         "wrong-platform-asked",
         (5,),
@@ -336,6 +358,14 @@ REJECTED: list[Case] = [
 ]
 
 RUN: list[Case] = [
+    # attacks.md §29: of an index, the judge takes what `docker pull` on its host would.
+    Case(
+        "index-takes-the-host-platform",
+        (5, 29),
+        _two_platforms,
+        Verdict.ACCEPTED,
+        extra={"chosen": "linux/amd64: the first of the wanted platforms (linux/amd64, linux/386)"},
+    ),
     Case(
         "setuid-file",
         (13,),

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.engine
 IMAGEGOLF = [sys.executable, "-m", "imagegolf.cli"]
 JUDGE = ["judge", "--phrase", PHRASE, "--runs", "1", "--timeout", "5"]
 RUN_KEYS = {"exit_code", "stdout", "stderr", "wall_ms", "stdout_truncated"}
-KEYS = {"source", "digest", "platform", "verdict", "reason", "metrics", "runs", "notes"}
+KEYS = {"source", "digest", "platform", "verdict", "reason", "metrics", "runs", "notes", "index_digest"}
+KEYS.add("chosen")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from imagegolf.engine import Engine, RunSpec
 from imagegolf.engine.sandbox import LABEL
 from imagegolf.judge import Judgement, JudgeOptions, Verdict, judge_one, judge_sources, local_fetch
 from imagegolf.oci.image import Image
-from imagegolf.platform import Platform
+from imagegolf.platform import Wanted
 from tests.judge import hostcheck
 from tests.judge.corpus import CANARY, REJECTED, RUN, Case
 from tests.judge.images import PHRASE, busybox_parts
@@ -33,7 +33,7 @@ SPEC = RunSpec(timeout_s=3, stdout_cap=64 * 1024, stderr_cap=16 * 1024)
 def options(case: Case | None = None, **changes: object) -> JudgeOptions:
     base = JudgeOptions(PHRASE, runs=1, spec=SPEC)
     if case is not None:
-        base = replace(base, runs=case.runs, platform=case.platform)
+        base = replace(base, runs=case.runs, platforms=case.platforms)
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -79,6 +79,9 @@ def check(case: Case, judgement: Judgement) -> None:
         assert any(needle in note for note in judgement.notes), judgement.notes
     if case.stdout is not None:
         assert judgement.runs[-1].stdout == case.stdout
+    if "chosen" in case.extra:
+        assert judgement.chosen is not None and str(case.extra["chosen"]) in judgement.chosen
+        assert judgement.index_digest is not None
     if "stderr" in case.extra:
         assert case.extra["stderr"] in judgement.runs[-1].stderr
 
@@ -115,7 +118,7 @@ def test_a_tag_moved_after_fetching_changes_nothing(engine: Engine) -> None:
     moved = busybox_parts("echo moved").image()
     served: list[Image] = []
 
-    def fetch(source: str, platform: Platform | None) -> Image:
+    def fetch(source: str, wanted: Wanted) -> Image:
         served.append(first if not served else moved)
         return served[-1]
 

@@ -17,7 +17,7 @@ from imagegolf.judge import JudgeOptions, Verdict, judge_one
 from imagegolf.judge.runner import classify
 from imagegolf.judge.sandbox_run import run_image
 from imagegolf.oci.image import Image
-from imagegolf.platform import Platform
+from imagegolf.platform import Wanted
 from tests.judge.images import PHRASE, busybox, busybox_parts, member, parts, tar_layer
 
 pytestmark = pytest.mark.engine
@@ -64,7 +64,7 @@ def host_words() -> set[str]:
 def test_hostname_environment_and_etc_files_are_fixed(engine: Engine) -> None:
     image = busybox_parts(SCRIPT).image()
 
-    def fetch(source: str, platform: Platform | None) -> Image:
+    def fetch(source: str, wanted: Wanted) -> Image:
         return image
 
     judgement = judge_one("privacy", fetch=fetch, engine=engine, options=JudgeOptions(PHRASE, runs=1))

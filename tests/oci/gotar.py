@@ -26,7 +26,7 @@ from imagegolf.oci.tar_read import read_tar
 
 SOURCE = Path(__file__).resolve().parent / "gotar" / "main.go"
 ROOT = Path(__file__).resolve().parents[2]
-SETUP_HINT = "install it with `sudo scripts/setup.sh` (it installs Debian's golang-go)"
+SETUP_HINT = "install it with `scripts/setup.sh` (it installs Debian's golang-go)"
 
 # What the engines extract each Go typeflag as (after Go turns a v7 NUL into '0' or '5'); any
 # other typeflag is an entry the engines refuse ("unhandled tar header type").

@@ -16,7 +16,7 @@ from imagegolf.oci.gzip import gunzip
 from imagegolf.oci.layout import blob_path, docker_manifest_json, layout_files, tagged_name
 from imagegolf.oci.manifest import build_index
 from imagegolf.oci.resolve import image_from_index
-from imagegolf.platform import LINUX_386, LINUX_AMD64
+from imagegolf.platform import LINUX_386, LINUX_AMD64, Wanted
 from tests.oci.payloads import RECORD_PAYLOAD
 
 IMAGE = build_record_image(RECORD_PAYLOAD, LINUX_386)
@@ -69,7 +69,7 @@ def test_image_from_a_nested_multi_platform_index() -> None:
     index = build_index(entries)
     files[blob_path(Digest.of(index))] = index
     top = build_index([Descriptor.of(media.OCI_INDEX, index)])
-    chosen = image_from_index(top, getter(files), platform=LINUX_AMD64)
+    chosen = image_from_index(top, getter(files), wanted=Wanted.named((LINUX_AMD64,)))
     assert chosen.manifest == OTHER.manifest and chosen.index == index
     with pytest.raises(BadInputError, match="--platform"):
         image_from_index(top, getter(files))
@@ -90,7 +90,7 @@ def test_docker_manifest_json_synthesizes_a_manifest() -> None:
     assert image.manifest.layers[0].media_type == media.OCI_LAYER_GZIP
     plain = {**files, "layer.tar": gunzip(IMAGE.layers[0])}
     listing = json.dumps([{"Config": blob_path(IMAGE.config.digest), "Layers": ["layer.tar"]}]).encode()
-    uncompressed = image_from_docker_manifest(listing, plain.__getitem__, platform=LINUX_386)
+    uncompressed = image_from_docker_manifest(listing, plain.__getitem__, wanted=Wanted.named((LINUX_386,)))
     assert uncompressed.manifest.layers[0].media_type == media.OCI_LAYER
-    with pytest.raises(BadInputError, match="0 matching images"):
-        image_from_docker_manifest(listing, plain.__getitem__, platform=LINUX_AMD64)
+    with pytest.raises(BadInputError, match="is for linux/386, not linux/amd64"):
+        image_from_docker_manifest(listing, plain.__getitem__, wanted=Wanted.named((LINUX_AMD64,)))

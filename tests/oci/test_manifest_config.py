@@ -96,12 +96,12 @@ def test_index_chooses_a_platform() -> None:
         Descriptor(media.OCI_MANIFEST, Digest.of(b"z"), 1, platform=LINUX_ARM64),
     ]
     index = parse_index(build_index(entries))
-    assert choose_manifest(index, LINUX_386).digest == Digest.of(b"y")
-    assert choose_manifest(index, LINUX_ARM64).digest == Digest.of(b"z")
+    assert choose_manifest(index, [LINUX_386]).descriptor.digest == Digest.of(b"y")
+    assert choose_manifest(index, [LINUX_ARM64]).descriptor.digest == Digest.of(b"z")
     with pytest.raises(BadInputError, match="--platform"):
-        choose_manifest(index, None)
+        choose_manifest(index, [])
     single = parse_index(build_index(entries[:1], media_type_field=False))
-    assert choose_manifest(single, None).digest == Digest.of(b"x")
+    assert choose_manifest(single, []).descriptor.digest == Digest.of(b"x")
 
 
 def test_descriptor_rejects_bad_fields() -> None:

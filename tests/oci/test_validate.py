@@ -68,7 +68,7 @@ def test_foreign_layers_and_wrong_platform_are_refused() -> None:
     with pytest.raises(BadInputError, match="foreign"):
         validate_image(image_of(GZ, foreign, Digest.of(TAR)))
     with pytest.raises(BadInputError, match="not linux/amd64"):
-        validate_image(build_record_image(RECORD_PAYLOAD, LINUX_386), platform=LINUX_AMD64)
+        validate_image(build_record_image(RECORD_PAYLOAD, LINUX_386), platforms=[LINUX_AMD64])
 
 
 def test_caps_on_layers() -> None:

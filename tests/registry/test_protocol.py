@@ -15,7 +15,7 @@ from imagegolf.errors import BadInputError, DigestMismatchError, UsageError
 from imagegolf.oci import build_index, build_record_image, media
 from imagegolf.oci.descriptor import Descriptor
 from imagegolf.oci.image import Image
-from imagegolf.platform import LINUX_386, LINUX_AMD64
+from imagegolf.platform import LINUX_386, LINUX_AMD64, Wanted
 from imagegolf.ref import Reference
 from imagegolf.registry import (
     AuthenticationFailed,
@@ -122,7 +122,7 @@ def test_platform_is_chosen_from_a_two_platform_index(
     assert client.resolve(ref) == (Digest.of(index), media.OCI_INDEX)
     assert client.get_manifest(repo, "multi") == (index, media.OCI_INDEX)
     for platform, expected in zip((LINUX_386, LINUX_AMD64), images, strict=True):
-        pulled = client.pull_image(ref, platform)
+        pulled = client.pull_image(ref, Wanted.named((platform,)))
         assert pulled.platform == platform
         assert pulled.manifest_bytes == expected.manifest_bytes
         assert pulled.index == index

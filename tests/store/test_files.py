@@ -16,7 +16,7 @@ from imagegolf.digest import Digest
 from imagegolf.errors import BadInputError, DigestMismatchError, OutputError
 from imagegolf.oci.image import Image
 from imagegolf.oci.layout import blob_path
-from imagegolf.platform import LINUX_386, LINUX_AMD64
+from imagegolf.platform import LINUX_386, LINUX_AMD64, Wanted
 from tests.archive import docker_archive
 
 NAME = "localhost/igtest/record:latest"
@@ -57,9 +57,9 @@ def test_round_trip_keeps_every_byte(record_image: Image, tmp_path: Path, kind: 
         path = store.write_dual_tar(record_image, tmp_path / "img.tar", NAME)
     assert store.detect_source_kind(path) == kind
     assert store.read_source(path) == record_image
-    assert store.read_source(path, platform=LINUX_386) == record_image
+    assert store.read_source(path, Wanted.named((LINUX_386,))) == record_image
     with pytest.raises(BadInputError, match="not linux/amd64"):
-        store.read_source(path, platform=LINUX_AMD64)
+        store.read_source(path, Wanted.named((LINUX_AMD64,)))
 
 
 def test_oci_archive_without_manifest_json(record_image: Image, tmp_path: Path) -> None:

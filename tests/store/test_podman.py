@@ -8,7 +8,7 @@ from imagegolf import store
 from imagegolf.digest import Digest
 from imagegolf.oci.image import Image
 from imagegolf.oci.metrics import size_metrics
-from imagegolf.platform import LINUX_AMD64
+from imagegolf.platform import LINUX_AMD64, Wanted
 from tests.services import Podman
 from tests.store.conftest import MULTI_NAME
 
@@ -63,7 +63,7 @@ def test_podman_counts_the_index_it_loaded_through(
     fresh_podman: Podman, multi_platform_tar: tuple[Path, Image]
 ) -> None:
     path, amd64 = multi_platform_tar
-    assert store.read_source(path, platform=LINUX_AMD64) == amd64
+    assert store.read_source(path, Wanted.named((LINUX_AMD64,))) == amd64
     fresh_podman.podman("load", "-i", str(path))
     template = "{{.Size}} {{.Digest}} {{.Architecture}}"
     out = fresh_podman.podman("image", "inspect", "--format", template, MULTI_NAME).stdout.decode().split()

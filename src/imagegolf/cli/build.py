@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.cli.message import add_message_arguments, message_bytes
+from imagegolf.cli.push import print_run_commands
 from imagegolf.digest import Digest
 from imagegolf.errors import UsageError
 from imagegolf.platform import Platform
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     platform = platforms[0]
     program, image = images.program_image(message, platform, args.mode, args.profile)
     metrics = oci.size_metrics(image)
-    where = _write(args, image, ctx)
+    where, commands = _write(args, image, ctx)
     summary = {
         "platform": str(platform),
         "mode": args.mode,
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.out(json.dumps(summary, indent=2))
         return 0
-    _print_summary(ctx, summary, args)
+    _print_summary(ctx, summary, args, commands)
     return 0
 
 
@@ -111,7 +114,7 @@ def _run_multi(args: argparse.Namespace, ctx: Context, message: bytes, platforms
         "index_bytes": len(index),
         # each image carries the index, so its pull_bytes already count the index once
         "pull_bytes_per_platform": {r["platform"]: r["metrics"]["pull_bytes"] for r in rows},
-        "output": _write(args, group, ctx),
+        "output": _write(args, group, ctx)[0],
     }
     if args.json:
         ctx.out(json.dumps(summary, indent=2))
@@ -135,9 +138,8 @@ def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int
             f"unknown strategy {args.strategy!r}", hint="use one of: " + ", ".join(ladder.STRATEGIES)
         )
     # A missing toolchain raises ladder.ToolMissing: exit 3 with the apt command that installs it.
-    rung = ladder.build_rung(
-        args.strategy, message, images.parse_platform(args.platform), environ=ctx.environ
-    )
+    platform = Platform.parse(args.platform) if args.platform else None
+    rung = ladder.build_rung(args.strategy, message, platform, environ=ctx.environ)
     metrics = oci.size_metrics(rung.image)
     summary = {
         "strategy": args.strategy,
@@ -145,7 +147,7 @@ def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int
         "platform": str(rung.image.platform),
         "manifest_digest": str(rung.image.manifest_digest),
         "metrics": metrics.as_dict(),
-        "output": _write(args, rung.image, ctx),
+        "output": _write(args, rung.image, ctx)[0],
     }
     if args.json:
         ctx.out(json.dumps(summary, indent=2))
@@ -158,24 +160,56 @@ def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int
     return 0
 
 
-def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> str:
+def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tuple[str, list[str]]:
+    """Where the image went, and command lines that run it from there, each working as printed."""
     if args.push:
         from imagegolf.cli.push import push
 
         pushed = push(args, ctx, image, args.push)
-        return f"registry:{pushed['pinned']}"
+        return f"registry:{pushed['pinned']}", pushed["run"]
     if args.load:
-        from imagegolf.engine import connect
-
-        with connect(ctx.environ) as engine:
-            names = engine.load(store.dual_tar_bytes(image, args.name))
-        return f"engine:{names[0]}"
+        return _load(args, image, ctx)
     if args.oci_dir:
-        return str(store.write_oci_dir(image, Path(args.oci_dir), args.name))
-    return str(store.write_dual_tar(image, Path(args.output or "image.tar"), args.name))
+        where = str(store.write_oci_dir(image, Path(args.oci_dir), args.name))
+        return where, [f"imagegolf run {shlex.quote(where)}"]
+    where = str(store.write_dual_tar(image, Path(args.output or "image.tar"), args.name))
+    tar, name = shlex.quote(where), shlex.quote(args.name)
+    return where, [f"imagegolf run {tar}", f"podman load -i {tar} && podman run --rm {name}"]
 
 
-def _print_summary(ctx: Context, summary: dict[str, Any], args: argparse.Namespace) -> None:
+def _load(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tuple[str, list[str]]:
+    """Load into a running engine (never into a podman started for the occasion: its store goes
+    away with it, and the image with it)."""
+    from imagegolf.engine import connect
+    from imagegolf.engine.discovery import DOCKER_SOCKET
+    from imagegolf.errors import EnvironmentProblem
+
+    with contextlib.ExitStack() as stack:
+        try:
+            engine = stack.enter_context(connect(ctx.environ, start_podman=False))
+        except EnvironmentProblem as problem:
+            if ctx.environ.get("DOCKER_HOST"):
+                raise
+            raise EnvironmentProblem(
+                "--load: no container engine is running to keep the image",
+                hint="start Docker, or podman's API socket (the podman.socket unit); or write a "
+                "tar with -o and load it yourself",
+            ) from problem
+        name = engine.load(store.dual_tar_bytes(image, args.name))[0]
+        quoted = shlex.quote(name)
+        if engine.kind == "docker":
+            where = "" if engine.url == f"unix://{DOCKER_SOCKET}" else f"-H {shlex.quote(engine.url)} "
+            command = f"docker {where}run --rm {quoted}"
+        elif ctx.environ.get("DOCKER_HOST"):
+            command = f"podman --url {shlex.quote(engine.url)} run --rm {quoted}"
+        else:  # podman's own socket: its service keeps the host's default store
+            command = f"podman run --rm {quoted}"
+    return f"engine:{name}", [command]
+
+
+def _print_summary(
+    ctx: Context, summary: dict[str, Any], args: argparse.Namespace, commands: list[str]
+) -> None:
     m = summary["metrics"]
     size, message = summary["program_bytes"], summary["message_bytes"]
     where_message = (
@@ -189,15 +223,5 @@ def _print_summary(ctx: Context, summary: dict[str, Any], args: argparse.Namespa
     ctx.out(f"digest   {summary['manifest_digest']}")
     for name, value in m.items():
         ctx.out(f"  {name:<20} {value:>8}  {human_size(value)}")
-    where = summary["output"]
-    ctx.out(f"wrote    {where}")
-    if where.startswith("registry:"):
-        ctx.out(f"run it:  imagegolf run {where[9:]}   or   podman run --rm {where[9:]}")
-    elif where.startswith("engine:"):
-        ctx.out(f"run it:  podman run --rm {where[7:]}   (or docker run --rm …)")
-    elif args.oci_dir:
-        ctx.out(f"run it:  imagegolf run {where}")
-    else:
-        ctx.out(
-            f"run it:  imagegolf run {where}   or   podman load -i {where} && podman run --rm {args.name}"
-        )
+    ctx.out(f"wrote    {summary['output']}")
+    print_run_commands(ctx, commands)

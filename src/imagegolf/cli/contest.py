@@ -48,7 +48,13 @@ def register(sub: Any) -> None:
     )
     init.add_argument("--match", default="contains", choices=("contains", "line", "exact"))
     init.add_argument("--metric", default="docker_classic", help="what ranks: docker_classic (default), …")
-    init.add_argument("--platform", help="which image of a multi-platform index is judged")
+    init.add_argument(
+        "--platform",
+        metavar="P[,P…]",
+        help="the platforms judged, in order of preference: which image of an index is taken, and "
+        "which foreign ones run through emulation (default: the judge host's own, e.g. "
+        "linux/amd64 then linux/386)",
+    )
     init.add_argument(
         "--entrant-pattern",
         default=r"(?P<entrant>.+)",
@@ -304,7 +310,7 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
             worker.run(threading.Event(), until_idle=True)
             print_board(db, contest, ctx)
             return 0
-        with _interruptible() as stop, _served(args, ctx, db, contest, said):
+        with _interruptible() as stop, _served(args, ctx, db, contest, said, registry):
             threads = run_workers(
                 db,
                 engine=engine,
@@ -333,7 +339,12 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
 
 @contextlib.contextmanager
 def _served(
-    args: argparse.Namespace, ctx: Context, db: Database, contest: Contest, said: Callable[[str], None]
+    args: argparse.Namespace,
+    ctx: Context,
+    db: Database,
+    contest: Contest,
+    said: Callable[[str], None],
+    registry: RegistryClient,
 ) -> Iterator[None]:
     if not args.serve:
         yield
@@ -344,7 +355,8 @@ def _served(
 
     host, port = parse_address(args.serve)
     admin, hook = tokens(args, ctx.environ)
-    server = serve_in_thread(create_app(db, contest.name, admin_token=admin, hook_token=hook), host, port)
+    app = create_app(db, contest.name, admin_token=admin, hook_token=hook, registry=registry)
+    server = serve_in_thread(app, host, port)
     said(f"serving the contest page on {server.url} (registry notifications: {server.url}/hooks/registry)")
     try:
         yield

@@ -27,6 +27,7 @@ from imagegolf.errors import CheckFailed, UsageError
 if TYPE_CHECKING:
     from imagegolf.contest import Contest, SubmissionState
     from imagegolf.db import Database
+    from imagegolf.registry import RegistryClient
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"registry  {registry.host} (docker-registry; the shared repository is {contest.watched})")
         ctx.out(f"database  {db_path} (SQLite)")
         admin_token = None
+        client = stack.enter_context(open_registry(registry.host, env=ctx.environ))
         if serve:
             admin_token = secrets.token_urlsafe(16)
-            _serve(stack, db, contest, args, admin_token, hook_token)
+            _serve(stack, db, contest, args, admin_token, hook_token, client)
             ctx.out(f"web       {web_url}  (live leaderboard; admin token {admin_token})")
         engine = stack.enter_context(connect(ctx.environ))
         ctx.out(f"engine    {engine.describe()}")
-        client = stack.enter_context(open_registry(registry.host, env=ctx.environ))
         stop = threading.Event()
         stack.callback(stop.set)
         _start_contest(stack, db, contest, engine, client, stop, args.workers)
@@ -172,11 +173,12 @@ def _serve(
     args: argparse.Namespace,
     admin_token: str,
     hook_token: str,
+    registry: RegistryClient,
 ) -> None:
     from imagegolf.web import create_app
     from imagegolf.web.server import serve_in_thread
 
-    app = create_app(db, contest.name, admin_token=admin_token, hook_token=hook_token)
+    app = create_app(db, contest.name, admin_token=admin_token, hook_token=hook_token, registry=registry)
     server = serve_in_thread(app, args.host, args.port)
     stack.callback(server.stop)
 

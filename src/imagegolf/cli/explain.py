@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.elf.annotate import annotate  # capstone: loaded only for explain
 
-    image = sources.read_source(args, ctx, images.parse_platform(args.platform))
+    image = sources.read_source(args, ctx, images.parse_wanted(args.platform))
+    images.say_choice(image, ctx)
     found = images.entry_file(image)
     if found is None:
         raise BadInputError(

@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from imagegolf import elf, oci
+from imagegolf.cli.context import Context
 from imagegolf.errors import UsageError
-from imagegolf.platform import DEFAULT, Platform
+from imagegolf.platform import DEFAULT, Platform, Wanted
 
 DEFAULT_NAME = "localhost/imagegolf:latest"
 
@@ -30,12 +31,22 @@ def add_platform_argument(
     )
 
 
-def parse_platform(text: str | None) -> Platform | None:
+def parse_wanted(text: str | None) -> Wanted:
+    """``--platform`` of a command that reads one image: one platform or a list in order of
+    preference; without it, this host's platforms, as ``docker pull`` would choose from an index."""
     if text is None:
-        return None
-    if "," in text or text == "all":
-        raise UsageError(f"--platform {text}: this command takes one platform", hint="e.g. linux/amd64")
-    return Platform.parse(text)
+        from imagegolf.judge.host import current_host  # judge/ pulls in the docker SDK: only here
+
+        return Wanted(current_host().platforms)
+    if text == "all":
+        raise UsageError("--platform all: this command reads one image", hint="e.g. linux/amd64")
+    return Wanted.named(Platform.parse_list(text))
+
+
+def say_choice(image: oci.Image, ctx: Context) -> None:
+    """Tell which image of an index was taken, and why (to stderr: stdout may be the output)."""
+    if image.chosen:
+        ctx.err(f"imagegolf: took {image.platform} from the index ({image.chosen})")
 
 
 def parse_platforms(text: str | None) -> list[Platform]:
@@ -44,10 +55,7 @@ def parse_platforms(text: str | None) -> list[Platform]:
         return [DEFAULT]
     if text == "all":
         return list(elf.platforms())
-    platforms = [Platform.parse(part) for part in text.split(",") if part.strip()]
-    if not platforms:
-        raise UsageError("--platform is empty", hint="e.g. linux/386 or all")
-    return platforms
+    return list(Platform.parse_list(text))
 
 
 def program_image(message: bytes, platform: Platform, mode: str, profile: str) -> tuple[bytes, oci.Image]:

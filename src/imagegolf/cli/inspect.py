@@ -10,6 +10,7 @@ from imagegolf import oci
 from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
+from imagegolf.digest import Digest
 
 METRIC_NOTES = {
     "docker_classic": "docker images SIZE (classic overlay2 store)",
@@ -36,6 +37,8 @@ def describe(source: str, image: oci.Image) -> dict[str, Any]:
         "platform": str(image.platform),
         "manifest_digest": str(image.manifest_digest),
         "manifest_synthesized": image.manifest_synthesized,
+        "index_digest": str(Digest.of(image.index)) if image.index is not None else None,
+        "chosen": image.chosen,
         "metrics": oci.size_metrics(image).as_dict(),
         "files": images.files_listing(image),
         "entrypoint": list(image.config.argv),
@@ -43,13 +46,15 @@ def describe(source: str, image: oci.Image) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    image = sources.read_source(args, ctx, images.parse_platform(args.platform))
+    image = sources.read_source(args, ctx, images.parse_wanted(args.platform))
     info = describe(args.source, image)
     if args.json:
         ctx.out(json.dumps(info, indent=2))
         return 0
     ctx.out(f"source    {info['source']}")
     ctx.out(f"platform  {info['platform']}")
+    if image.chosen:
+        ctx.out(f"index     {info['index_digest']}: took {info['chosen']}")
     synthesized = "  (synthesized: the archive holds no manifest)" if image.manifest_synthesized else ""
     ctx.out(f"digest    {info['manifest_digest']}{synthesized}")
     ctx.out(f"runs      {json.dumps(info['entrypoint'])}")

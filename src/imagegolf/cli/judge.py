@@ -13,7 +13,7 @@ from imagegolf.cli.format import human_size
 if TYPE_CHECKING:
     from imagegolf.judge import Fetch, Judgement
     from imagegolf.oci import Image
-    from imagegolf.platform import Platform
+    from imagegolf.platform import Wanted
     from imagegolf.registry import RegistryClient
 
 METRICS = ("docker_classic", "containerd_content", "podman", "registry_compressed", "pull_bytes")
@@ -71,13 +71,13 @@ def make_fetch(args: argparse.Namespace, ctx: Context) -> Fetch:
 
     clients: dict[str, RegistryClient] = {}
 
-    def fetch(source: str, platform: Platform | None) -> Image:
+    def fetch(source: str, wanted: Wanted) -> Image:
         if sources.is_path(source):
-            return local_fetch(source, platform)
+            return local_fetch(source, wanted)
         ref = sources.parse_reference(source)
         if ref.registry not in clients:
             clients[ref.registry] = sources.registry_client(args, ctx, ref.registry)
-        return clients[ref.registry].pull_image(ref, platform)
+        return clients[ref.registry].pull_image(ref, wanted)
 
     return fetch
 
@@ -85,6 +85,7 @@ def make_fetch(args: argparse.Namespace, ctx: Context) -> Fetch:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.engine import RunSpec, connect
     from imagegolf.judge import JudgeOptions, MatchMode, judge_sources, rank
+    from imagegolf.platform import Platform
 
     for source in args.sources:  # a SOURCE that is neither a path nor a reference is a usage error
         if not sources.is_path(source):
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         phrase=args.phrase,
         match=MatchMode(args.match),
         runs=args.runs,
-        platform=images.parse_platform(args.platform),
+        platforms=Platform.parse_list(args.platform) if args.platform else (),
         spec=RunSpec(timeout_s=args.timeout),
         jobs=args.jobs,
         cross_check=args.cross_check,

@@ -10,6 +10,7 @@ from typing import Any
 from imagegolf import oci, store
 from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
+from imagegolf.digest import Digest
 
 
 def register(sub: Any) -> None:
@@ -20,7 +21,12 @@ def register(sub: Any) -> None:
         "sha256 and length of every byte, and write it unchanged.",
     )
     parser.add_argument("source", metavar="REF", help="host[:port]/repo[:tag][@sha256:…]")
-    images.add_platform_argument(parser, None)
+    parser.add_argument(
+        "--platform",
+        metavar="P",
+        help=f"{images.PLATFORM_HELP}, a list in order of preference, or all (the whole index, "
+        "byte-exact); default: this host's platform, as docker pull chooses",
+    )
     out = parser.add_mutually_exclusive_group(required=True)
     out.add_argument("-o", "--output", metavar="FILE.tar", help="write the dual tar (docker/podman load)")
     out.add_argument("--oci-dir", metavar="DIR", help="write (or add to) an OCI image layout directory")
@@ -31,26 +37,39 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     ref = sources.parse_reference(args.source)
-    image = sources.registry_client(args, ctx, ref.registry).pull_image(
-        ref, images.parse_platform(args.platform)
-    )
+    client = sources.registry_client(args, ctx, ref.registry)
+    extra: dict[Digest, bytes] = {}
+    group: oci.ImageGroup
+    if args.platform == "all":  # the whole index, byte-exact: every image and what else it lists
+        group, extra = client.pull_index(ref)
+        image = next((i for i in group if i.platform.architecture == "amd64"), group[0])
+    else:
+        image = client.pull_image(ref, images.parse_wanted(args.platform))
+        images.say_choice(image, ctx)
+        group = image  # alone: the index it was chosen from is not written
     name = f"{ref.registry}/{ref.repository}:{ref.tag or image.manifest_digest.short}"
     if args.oci_dir:
-        where = store.write_oci_dir(image, Path(args.oci_dir), name)
+        where = store.write_oci_dir(group, Path(args.oci_dir), name, extra=extra)
     else:
-        where = store.write_dual_tar(image, Path(args.output), name)
+        where = store.write_dual_tar(group, Path(args.output), name, extra=extra)
     metrics = oci.size_metrics(image).as_dict()
-    summary = {
+    platforms = [str(i.platform) for i in oci.as_group(group)]
+    summary: dict[str, object] = {
         "reference": str(ref),
         "digest": str(image.manifest_digest),
         "platform": str(image.platform),
+        "index_digest": str(Digest.of(image.index)) if image.index is not None else None,
+        "platforms": platforms,
         "output": str(where),
         "metrics": metrics,
     }
     if args.json:
         ctx.out(json.dumps(summary, indent=2))
         return 0
-    ctx.out(f"pulled   {ref} ({image.platform})")
+    if args.platform == "all":
+        ctx.out(f"pulled   {ref}: the index {summary['index_digest']} and {len(platforms)} images")
+    else:
+        ctx.out(f"pulled   {ref} ({image.platform})")
     ctx.out(f"digest   {image.manifest_digest}")
     ctx.out(f"wrote    {where}  ({metrics['pull_bytes']} pull bytes verified)")
     return 0

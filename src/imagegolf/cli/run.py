@@ -42,7 +42,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.judge.sandbox_run import run_image
 
     spec = RunSpec(timeout_s=args.timeout)
-    image = sources.read_source(args, ctx, images.parse_platform(args.platform))
+    image = sources.read_source(args, ctx, images.parse_wanted(args.platform))
+    images.say_choice(image, ctx)
     kept = f"{KEPT_NAME}:{image.manifest_digest.short}" if args.keep else None
     with connect(ctx.environ) as engine:
         (outcome,) = run_image(engine, image, spec, lambda one: one, name=kept, keep=args.keep)

@@ -11,10 +11,12 @@ import argparse
 import contextlib
 import ipaddress
 import os
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from imagegolf.cli import sources
 from imagegolf.cli.context import Context
 from imagegolf.errors import UsageError
 
@@ -47,6 +49,7 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help=f"the hook token's file (else ${ENV_HOOK_TOKEN}; none: hook open)",
     )
+    sources.add_registry_arguments(parser)  # the hook reads the manifests notifications name
     parser.set_defaults(handler=run)
 
 
@@ -57,7 +60,8 @@ def read_token(path: str | None, environ: Mapping[str, str], variable: str, what
         except (OSError, UnicodeDecodeError) as error:
             raise UsageError(f"--{what}-token-file {path}: cannot read it ({error})") from None
         if not token:
-            raise UsageError(f"--{what}-token-file {path} is empty", hint="e.g. openssl rand -hex 32 > FILE")
+            write = f"write one: openssl rand -hex 32 > {shlex.quote(path)}"
+            raise UsageError(f"--{what}-token-file {path} is empty", hint=write)
         return token
     return str(environ.get(variable, "")).strip() or None
 
@@ -110,7 +114,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if parsed.dialect == "sqlite" and not Path(parsed.target).exists():
         raise UsageError(
             f"no contest database at {parsed.target}",
-            hint="create a contest first: imagegolf contest init --repository …",
+            hint=f"create a contest first: imagegolf contest init --db {shlex.quote(url)} "
+            "--repository HOST:PORT/REPO",
         )
     if not _loopback(args.host):
         ctx.err(
@@ -120,7 +125,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     with open_database(url, retry_s=10.0) as db:
         contest = open_contest(db, args.contest)  # fail now, not on the first page view
-        app = create_app(db, contest.name, admin_token=admin, hook_token=hook)
+        # The hook reads the manifests notifications name, with the registry options given here.
+        registry = sources.registry_client(args, ctx, contest.registry)
+        app = create_app(db, contest.name, admin_token=admin, hook_token=hook, registry=registry)
 
         def announce(base: str) -> None:
             ctx.out(f"imagegolf: serving contest {contest.name!r} on {base}/")
@@ -131,7 +138,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out("  stop with Ctrl-C")
             ctx.stdout.flush()
 
-        with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops cleanly, then re-raises SIGINT
+        with registry, contextlib.suppress(KeyboardInterrupt):  # uvicorn stops, then re-raises SIGINT
             serve_forever(app, args.host, args.port, announce=announce)
         ctx.out("imagegolf: stopped")
     return 0

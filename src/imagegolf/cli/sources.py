@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from imagegolf import oci, store
 from imagegolf.cli.context import Context
 from imagegolf.errors import UsageError
-from imagegolf.platform import Platform
+from imagegolf.platform import Wanted
 from imagegolf.ref import Reference
 
 if TYPE_CHECKING:
@@ -22,10 +22,14 @@ def add_registry_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("registry access")
     group.add_argument(
         "--username",
-        help="registry user (else ~/.docker/config.json, credential helpers, "
-        "IMAGEGOLF_REGISTRY_USERNAME/PASSWORD)",
+        help="registry user, with --password-stdin (else IMAGEGOLF_REGISTRY_USERNAME/PASSWORD, then "
+        "podman's auth.json, then ~/.docker/config.json and its credential helpers)",
     )
-    group.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    group.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password (one line) from standard input; needs --username",
+    )
     group.add_argument(
         "--insecure",
         action="store_true",
@@ -69,12 +73,13 @@ def parse_reference(text: str) -> Reference:
         ) from exc
 
 
-def read_source(args: argparse.Namespace, ctx: Context, platform: Platform | None) -> oci.Image:
-    """SOURCE as a verified image: from files, or pulled (tag resolved to a digest once)."""
+def read_source(args: argparse.Namespace, ctx: Context, wanted: Wanted) -> oci.Image:
+    """SOURCE as a verified image: from files, or pulled (tag resolved to a digest once); of an
+    index, the entry for ``wanted``."""
     source: str = args.source
     if is_path(source):
         if not Path(source).exists():
             raise UsageError(f"no such file or directory: {source}")
-        return store.read_source(Path(source), platform)
+        return store.read_source(Path(source), wanted)
     ref = parse_reference(source)
-    return registry_client(args, ctx, ref.registry).pull_image(ref, platform)
+    return registry_client(args, ctx, ref.registry).pull_image(ref, wanted)

@@ -11,6 +11,7 @@ from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.clock import now
 from imagegolf.errors import UsageError
+from imagegolf.platform import Platform
 
 
 def create_contest(
@@ -48,7 +49,8 @@ def create_contest(
         metric=metric,
         registry=ref.registry,
         repository=ref.repository,
-        platform=platform,
+        # Validated and normalised (``x86_64,i386`` → ``linux/amd64,linux/386``), in order.
+        platform=",".join(str(p) for p in Platform.parse_list(platform)) if platform else None,
         entrant_pattern=entrant_pattern,
         entrant_map=entrant_map or {},
         starts_at=start,

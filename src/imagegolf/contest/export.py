@@ -34,7 +34,7 @@ def contest_json(contest: Contest) -> dict[str, Any]:
         "registry": contest.registry,
         "repository": contest.repository,
         "watched": contest.watched,
-        "platform": str(contest.platform) if contest.platform else None,
+        "platforms": [str(p) for p in contest.platforms],
         "entrant_pattern": contest.entrant_pattern,
         "entrant_map": dict(contest.entrant_map),
         "starts_at": contest.starts_at,

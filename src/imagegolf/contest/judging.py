@@ -16,7 +16,7 @@ from imagegolf.engine.client import Engine
 from imagegolf.engine.sandbox import RunSpec
 from imagegolf.judge import Judgement, JudgeOptions, Verdict, judge_one
 from imagegolf.oci import Image, entry_file
-from imagegolf.platform import Platform
+from imagegolf.platform import Wanted
 from imagegolf.registry import RegistryClient
 
 _log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def judge_options(contest: Contest) -> JudgeOptions:
         phrase=contest.phrase,
         match=contest.match,
         runs=int(contest.limits["runs"]),
-        platform=contest.platform,
+        platforms=contest.platforms,
         spec=RunSpec(timeout_s=float(contest.limits["timeout_s"])),
         jobs=1,
         cross_check=bool(contest.limits["cross_check"]),
@@ -44,8 +44,8 @@ def judge_digest(
     ref = contest.reference(digest)
     pulled: list[Image] = []
 
-    def fetch(_source: str, platform: Platform | None) -> Image:
-        image = registry.pull_image(ref, platform)
+    def fetch(_source: str, wanted: Wanted) -> Image:
+        image = registry.pull_image(ref, wanted)
         pulled.append(image)
         return image
 

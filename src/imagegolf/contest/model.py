@@ -35,7 +35,7 @@ class Contest:
     metric: str
     registry: str
     repository: str
-    platform: Platform | None
+    platforms: tuple[Platform, ...]  # judged, in order of preference; empty: the judge host's own
     entrant_pattern: str
     entrant_map: dict[str, str]
     starts_at: str | None
@@ -53,7 +53,7 @@ class Contest:
             metric=row.metric,
             registry=row.registry,
             repository=row.repository,
-            platform=Platform.parse(row.platform) if row.platform else None,
+            platforms=Platform.parse_list(row.platform) if row.platform else (),
             entrant_pattern=row.entrant_pattern,
             entrant_map=row.entrant_map,
             starts_at=row.starts_at,

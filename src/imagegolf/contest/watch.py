@@ -3,6 +3,10 @@
 The poll is the safety net under the registry's push notifications (``POST /hooks/registry``):
 both go through ``record_push``, which keeps one submission per (tag, digest). A registry that
 is down is logged and tried again at the next interval; nothing is lost, as tags stay in it.
+
+A tag that is not an entry (a cosign sidecar tag, an OCI artifact: ``oci/artifact.py``) is
+recorded as seen by ``record_push`` and logged there once: its head no longer differs, so later
+polls neither log it nor read its manifest again.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def poll_once(db: Database, contest: Contest, registry: RegistryClient) -> list[
             continue  # deleted between the listing and now
         digest = str(head[0])
         if known.get(tag) != digest:
-            intakes.append(record_push(db, contest, tag, digest, via="poll"))
+            intakes.append(record_push(db, contest, tag, digest, via="poll", registry=registry))
     return intakes
 
 

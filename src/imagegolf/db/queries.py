@@ -60,6 +60,35 @@ def set_tag_head(tx: Transaction, contest_id: int, tag: str, digest: str, at: st
     )
 
 
+def push_seen(tx: Transaction, contest_id: int, tag: str, digest: str) -> str | None:
+    """What is known of ``tag`` → ``digest``: ``submitted``; ``seen`` (the tag's head, with no
+    submission: not an entry, already looked at); or None (new)."""
+    row = tx.one(
+        "SELECT (SELECT COUNT(*) FROM submissions WHERE contest_id = ? AND tag = ? AND digest = ?) AS n, "
+        "(SELECT digest FROM tag_heads WHERE contest_id = ? AND tag = ?) AS head",
+        (contest_id, tag, digest, contest_id, tag),
+    )
+    if row is not None and int(row["n"] or 0) > 0:
+        return "submitted"
+    if row is not None and row["head"] == digest:
+        return "seen"
+    return None
+
+
+def move_tag_head(tx: Transaction, contest_id: int, tag: str, digest: str, at: str) -> bool:
+    """Like :func:`set_tag_head`, but only when the head differs; True if it moved (or is new).
+
+    Of two callers racing to record the same (tag, digest), exactly one gets True.
+    """
+    row = tx.one(
+        "INSERT INTO tag_heads (contest_id, tag, digest, seen_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (contest_id, tag) DO UPDATE SET digest = excluded.digest, seen_at = excluded.seen_at "
+        "WHERE tag_heads.digest <> excluded.digest RETURNING tag",
+        (contest_id, tag, digest, at),
+    )
+    return row is not None
+
+
 def insert_submission(
     tx: Transaction, contest_id: int, entrant: str, tag: str, digest: str, first_seen: str, via: str
 ) -> int | None:

@@ -176,6 +176,16 @@ class Engine:
             raise EngineError("the engine loaded the archive but reported no image")
         return names
 
+    def has_image(self, reference: str) -> bool:
+        """Whether the engine holds an image by this name or ID (a config digest names it too)."""
+        try:
+            self.api.inspect_image(reference)
+        except docker.errors.NotFound:
+            return False
+        except _API_ERRORS as exc:
+            raise EngineError(f"engine at {self.url} failed to inspect {reference}: {exc}") from exc
+        return True
+
     def stored_size(self, name: str) -> StoredSize | None:
         """The image's Size as this engine stores it, when that is one of imagegolf's metrics.
 

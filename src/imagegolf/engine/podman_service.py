@@ -24,7 +24,7 @@ from imagegolf.engine.sandbox import DOMAINNAME
 from imagegolf.errors import EnvironmentProblem
 from imagegolf.processes import stop_process
 
-SETUP_HINT = "install it with `sudo scripts/setup.sh` (or `apt-get install podman runc`)"
+SETUP_HINT = "install it with `scripts/setup.sh` (or `apt-get install podman runc`)"
 _CONF = """# imagegolf's private podman service; the host's containers.conf files do not apply.
 [engine]
 lock_type = "file"
@@ -125,7 +125,7 @@ class PodmanService:
         self.stop()
         raise EnvironmentProblem(
             f"podman system service did not start ({' '.join(cmd)}): {tail or 'no output'}",
-            hint="check `podman info`; run `sudo scripts/setup.sh`",
+            hint="check `podman info`; run `scripts/setup.sh`",
         )
 
     def stop(self) -> None:

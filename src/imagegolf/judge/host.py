@@ -12,6 +12,8 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagegolf.platform import ARCHES, UNAME_TO_OCI, Platform
+
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 # e_machine values the kernel runs without emulation, by `uname -m` (ia32 through compat mode).
 NATIVE_MACHINES = {"x86_64": frozenset({62, 3}), "aarch64": frozenset({183}), "i686": frozenset({3})}
@@ -61,6 +63,15 @@ class Host:
     @property
     def description(self) -> str:
         return {"x86_64": "x86-64", "aarch64": "AArch64", "i686": "i386"}.get(self.uname, self.uname)
+
+    @property
+    def platforms(self) -> tuple[Platform, ...]:
+        """What ``docker pull`` takes from an index here, in order: this machine's platform, then
+        the others it runs natively (x86-64: linux/amd64, then linux/386 through ia32)."""
+        own = UNAME_TO_OCI.get(self.uname)
+        ordered = [a for a in ARCHES.values() if a.elf_machine in self.native]
+        ordered.sort(key=lambda arch: arch.oci != own)
+        return tuple(Platform.parse(arch.oci) for arch in ordered)
 
     def handler_for(self, head: bytes) -> BinfmtHandler | None:
         return next((h for h in self.handlers if h.matches(head)), None)

@@ -10,14 +10,15 @@ from imagegolf.errors import UsageError
 from imagegolf.judge.matching import MatchMode, check_phrase
 from imagegolf.oci.image import Image
 from imagegolf.oci.limits import DEFAULT_CAPS, Caps
-from imagegolf.platform import Platform
+from imagegolf.platform import Platform, Wanted
 
-# fetch(source, platform) -> Image: the image's exact bytes, read or pulled once. A registry
-# reference with a tag is resolved to a digest by the fetch; the judge uses only what it returned.
+# fetch(source, wanted) -> Image: the image's exact bytes, read or pulled once (of an index, the
+# entry for the wanted platforms, chosen as `docker pull` does). A registry reference with a tag
+# is resolved to a digest by the fetch; the judge uses only what it returned.
 # It raises BadInputError (digest or size mismatch, caps, malformed) for bytes that are hostile
 # or broken (REJECTED_IMAGE); a registry's 4xx (RegistryRefused, NotFound) and any other
 # exception are a failed fetch (PULL_FAILED).
-Fetch = Callable[[str, Platform | None], Image]
+Fetch = Callable[[str, Wanted], Image]
 
 MAX_RUNS = 20
 MAX_JOBS = 16
@@ -28,7 +29,9 @@ class JudgeOptions:
     phrase: str
     match: MatchMode = MatchMode.CONTAINS
     runs: int = 3
-    platform: Platform | None = None  # which image of an index; None: the source must hold one
+    # The platforms judged, in order of preference (which image of an index; foreign ones run
+    # through emulation). Empty: the host's own, as `docker pull` on it would choose.
+    platforms: tuple[Platform, ...] = ()
     spec: RunSpec = field(default_factory=RunSpec)
     caps: Caps = DEFAULT_CAPS
     jobs: int = 1  # images judged at the same time on the engine (runs of one image stay in order)
@@ -43,3 +46,7 @@ class JudgeOptions:
         if self.spec.timeout_s <= 0:
             raise UsageError("the wall-time limit must be positive")
         check_phrase(self.phrase, self.match)
+
+    def wanted(self, host_platforms: tuple[Platform, ...]) -> Wanted:
+        """What to take from an index: the platforms asked for, else the host's."""
+        return Wanted.named(self.platforms) if self.platforms else Wanted(host_platforms)

@@ -16,9 +16,7 @@ ELF_MAGIC = b"\x7fELF"
 EM_486 = 6  # accepted by the kernel's ia32 loader beside EM_386 (elf_check_arch_ia32)
 
 
-def check_platform(
-    declared: Platform, asked: Platform | None, entry: str | None, head: bytes, host: Host
-) -> None:
+def check_platform(declared: Platform, asked: bool, entry: str | None, head: bytes, host: Host) -> None:
     """Raise BadInputError (REJECTED_IMAGE) when the image is not what its config says it is.
 
     ``entry`` is the file the image runs (None when it cannot be found) and ``head`` its first bytes.
@@ -29,7 +27,7 @@ def check_platform(
     if arch is None:
         raise BadInputError(f"the image config has an unknown architecture {declared.architecture!r}")
     native = arch.elf_machine in host.native
-    if not native and asked is None:
+    if not native and not asked:
         raise BadInputError(
             f"the image is for {declared}, which this judge ({host.description}) runs only through "
             f"emulation, and only when the platform is asked for (--platform {declared})"

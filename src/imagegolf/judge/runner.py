@@ -8,14 +8,20 @@ from imagegolf.judge.options import JudgeOptions
 from imagegolf.judge.sandbox_run import SandboxRun, run_image
 from imagegolf.judge.screen import Candidate
 from imagegolf.judge.verdict import Judgement, RunRecord, Verdict
+from imagegolf.oci import media
+from imagegolf.oci.image import Image
 
 SIGKILL_STATUS = 128 + 9
+ZSTD_DOCKER_MAJOR = 23  # Docker Engine 23.0 (moby pkg/archive) is the first to unpack zstd layers
 
 
 def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -> Judgement:
     """Load, run up to ``options.runs`` times (stopping at the first failure), unload."""
     if not candidate.launch.argv:
         return _judgement(candidate, Verdict.START_FAILED, candidate.launch.problem or "no command", ())
+    cannot = cannot_unpack(engine, candidate.image)
+    if cannot:
+        return _judgement(candidate, Verdict.REJECTED_IMAGE, cannot, ())
     try:
         records = run_image(
             engine,
@@ -36,6 +42,31 @@ def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -
         return _judgement(candidate, Verdict.ACCEPTED, reason, tuple(records))
     prefix = "" if options.runs == 1 else f"run {len(records)} of {options.runs}: "
     return _judgement(candidate, failed.verdict, prefix + failed.reason, tuple(records))
+
+
+def cannot_unpack(engine: Engine, image: Image) -> str | None:
+    """Why ``engine`` cannot unpack the image's layers (the reason of a REJECTED_IMAGE), or None.
+
+    Docker Engine before 23 has no zstd: moby 20.10's ``DetectCompression`` knows gzip, bzip2 and
+    xz, so it reads a zstd layer as a plain tar and ``docker load`` fails ("Error processing tar
+    file(exit status 1): archive/tar: invalid tar header", or "unexpected EOF" for a layer under
+    512 bytes). Such an image is never handed to it: bytes that happened to parse as a tar too
+    would be unpacked as files the judge never checked. podman (containers/storage) and Docker ≥ 23
+    unpack zstd, zstd:chunked included.
+    """
+    zstd = [n for n, d in enumerate(image.manifest.layers, start=1) if d.media_type in media.LAYERS_ZSTD]
+    if not zstd:
+        return None
+    kind, _, rest = engine.describe().partition(" ")
+    version = rest.split(" at ", 1)[0]
+    major = version.split(".", 1)[0]
+    if kind != "docker" or not major.isdigit() or int(major) >= ZSTD_DOCKER_MAJOR:
+        return None
+    which = f"layer {zstd[0]} is" if len(zstd) == 1 else f"layers {', '.join(map(str, zstd))} are"
+    return (
+        f"{kind} {version} cannot unpack zstd layers (Docker ≥ {ZSTD_DOCKER_MAJOR} can; podman can): "
+        f"{which} {media.OCI_LAYER_ZSTD}, which it would read as a plain tar, so the image was not loaded"
+    )
 
 
 def classify(run: SandboxRun, options: JudgeOptions) -> RunRecord:
@@ -92,16 +123,8 @@ def _verdict(run: SandboxRun, options: JudgeOptions) -> tuple[Verdict, str]:
 
 
 def _judgement(candidate: Candidate, verdict: Verdict, reason: str, runs: tuple[RunRecord, ...]) -> Judgement:
-    return Judgement(
-        candidate.source,
-        verdict,
-        reason,
-        digest=candidate.digest,
-        platform=candidate.image.platform,
-        metrics=candidate.metrics,
-        runs=runs,
-        notes=candidate.notes,
-    )
+    evidence = {"metrics": candidate.metrics, "runs": runs, "notes": candidate.notes}
+    return Judgement.of_image(candidate.source, verdict, reason, candidate.image, **evidence)
 
 
 def _stderr_hint(result: RunResult) -> str:

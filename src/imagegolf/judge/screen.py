@@ -85,7 +85,7 @@ class Candidate:
 def screen(source: str, fetch: Fetch, options: JudgeOptions, host: Host) -> Candidate | Judgement:
     """Fetch ``source`` once and check it; a Judgement when it is already decided."""
     try:
-        image = fetch(source, options.platform)
+        image = fetch(source, options.wanted(host.platforms))
     except RegistryRefused as error:  # a 4xx (not found, denied): nothing was judged
         return Judgement(source, Verdict.PULL_FAILED, f"could not fetch {source}: {error}")
     except BadInputError as error:  # bytes that fail verification or caps while being read
@@ -95,9 +95,7 @@ def screen(source: str, fetch: Fetch, options: JudgeOptions, host: Host) -> Cand
     try:
         return check_image(source, image, options, host)
     except BadInputError as error:
-        return Judgement(
-            source, Verdict.REJECTED_IMAGE, str(error), digest=image.manifest_digest, platform=image.platform
-        )
+        return Judgement.of_image(source, Verdict.REJECTED_IMAGE, str(error), image)
 
 
 def check_image(source: str, image: Image, options: JudgeOptions, host: Host) -> Candidate:
@@ -109,7 +107,7 @@ def check_image(source: str, image: Image, options: JudgeOptions, host: Host) ->
         _check_index(image, caps)
     # One budget for every read of this image's layers: bytes, entries and time (attacks.md §6).
     budget = Budget(caps, clock=time.monotonic)
-    readings = validate_image(image, platform=options.platform, caps=caps, budget=budget)
+    readings = validate_image(image, platforms=options.platforms, caps=caps, budget=budget)
     volumes, notes = _check_config(image.config.process)
     if image.manifest_synthesized:
         notes.append("the archive holds no manifest (docker save): the digest is of one imagegolf wrote")
@@ -140,15 +138,19 @@ def check_image(source: str, image: Image, options: JudgeOptions, host: Host) ->
     )
     entry = root.file_node(launch.entry.lstrip("/")) if launch.entry else None
     head = read_head(entry) if entry is not None and entry.entry.kind == FILE else b""
-    check_platform(image.platform, options.platform, launch.entry, head, host)
+    check_platform(image.platform, bool(options.platforms), launch.entry, head, host)
     notes += _xattr_notes(root)
     return Candidate(source, image, size_metrics(image, readings), launch, volumes, tuple(notes))
 
 
 def _check_pinned(source: str, image: Image) -> None:
-    """A reference that names a digest gets exactly that manifest (attacks.md §1)."""
+    """A reference that names a digest gets exactly that manifest, or the index the image was
+    chosen from (a push of an index pins the index's digest) (attacks.md §1)."""
     pinned = _PINNED.search(source)
-    if pinned and Digest.parse(pinned.group(1)) != image.manifest_digest:
+    if not pinned:
+        return
+    fetched = {image.manifest_digest} | ({Digest.of(image.index)} if image.index is not None else set())
+    if Digest.parse(pinned.group(1)) not in fetched:
         raise DigestMismatchError(
             f"the reference pins {pinned.group(1)} but the fetched manifest is {image.manifest_digest}"
         )
@@ -163,10 +165,10 @@ def _check_sizes_and_types(image: Image, caps: Caps) -> None:
             f"the manifest has media type {image.manifest.media_type!r}, not an image manifest"
         )
     for number, descriptor in enumerate(image.manifest.layers, start=1):
-        if descriptor.media_type not in media.LAYERS_PLAIN | media.LAYERS_GZIP:
+        if descriptor.media_type not in media.LAYERS:
             raise BadInputError(
                 f"layer {number} has media type {descriptor.media_type!r}; "
-                "the judge accepts tar and tar+gzip layers"
+                "the judge accepts tar, tar+gzip and tar+zstd layers"
             )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagegolf.digest import Digest
+from imagegolf.oci.image import Image
 from imagegolf.oci.metrics import SizeMetrics
 from imagegolf.platform import Platform
 
@@ -62,6 +63,22 @@ class Judgement:
     metrics: SizeMetrics | None = None  # from the bytes the judge read itself
     runs: tuple[RunRecord, ...] = ()
     notes: tuple[str, ...] = ()  # what the judge ignored or overrode in the image's config
+    index_digest: Digest | None = None  # the index the image was chosen from (what was pushed)
+    chosen: str | None = None  # which entry of that index, and why
+
+    @classmethod
+    def of_image(cls, source: str, verdict: Verdict, reason: str, image: Image, **evidence: Any) -> Judgement:
+        """A judgement of an image that was read: its digests, platform and index choice filled in."""
+        return cls(
+            source,
+            verdict,
+            reason,
+            digest=image.manifest_digest,
+            platform=image.platform,
+            index_digest=Digest.of(image.index) if image.index is not None else None,
+            chosen=image.chosen,
+            **evidence,
+        )
 
     @property
     def accepted(self) -> bool:
@@ -80,6 +97,8 @@ class Judgement:
             "metrics": self.metrics.as_dict() if self.metrics else None,
             "runs": [run.to_json() for run in self.runs],
             "notes": list(self.notes),
+            "index_digest": str(self.index_digest) if self.index_digest else None,
+            "chosen": self.chosen,
         }
 
 

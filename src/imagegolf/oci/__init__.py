@@ -14,7 +14,7 @@ from imagegolf.oci.layout import layout_files
 from imagegolf.oci.limits import DEFAULT_CAPS, Budget, Caps
 from imagegolf.oci.manifest import Index, Manifest, build_index, build_manifest, parse_index, parse_manifest
 from imagegolf.oci.metrics import SizeMetrics, size_metrics
-from imagegolf.oci.multi import ImageGroup, with_shared_index
+from imagegolf.oci.multi import ImageGroup, as_group, with_shared_index
 from imagegolf.oci.resolve import image_from_index
 from imagegolf.oci.tar_entry import EntryKind, TarEntry
 from imagegolf.oci.tar_read import TarRefused, read_tar
@@ -36,6 +36,7 @@ __all__ = [
     "SizeMetrics",
     "TarEntry",
     "TarRefused",
+    "as_group",
     "build_config",
     "build_image",
     "build_index",

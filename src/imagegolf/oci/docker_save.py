@@ -18,14 +18,14 @@ from imagegolf.oci.image import Image
 from imagegolf.oci.limits import DEFAULT_CAPS, Caps, check_cap
 from imagegolf.oci.manifest import build_manifest, parse_manifest, platform_matches
 from imagegolf.oci.validate import validate_image
-from imagegolf.platform import Platform
+from imagegolf.platform import ANY, Wanted
 
 
 def image_from_docker_manifest(
     manifest_json: bytes,
     get_file: Callable[[str], bytes],
     *,
-    platform: Platform | None = None,
+    wanted: Wanted = ANY,
     caps: Caps = DEFAULT_CAPS,
 ) -> Image:
     """An image from a ``docker save`` archive's manifest.json, which has no manifest blob.
@@ -34,16 +34,8 @@ def image_from_docker_manifest(
     ``manifest_synthesized``; its digest is not one any registry has seen.
     """
     entries = _docker_entries(manifest_json, caps)
-    candidates: list[tuple[dict[str, Any], ImageConfig]] = []
-    for entry in entries:
-        config = parse_config(_capped(get_file, entry["Config"], caps.config_bytes), caps=caps)
-        if platform is None or platform_matches(platform, config.platform):
-            candidates.append((entry, config))
-    if len(candidates) != 1:
-        found = ", ".join(str(c.platform) for _, c in candidates) or "none"
-        hint = "choose one with --platform" if candidates else None
-        raise BadInputError(f"the archive holds {len(candidates)} matching images ({found})", hint=hint)
-    entry, config = candidates[0]
+    found = [(e, parse_config(_capped(get_file, e["Config"], caps.config_bytes), caps=caps)) for e in entries]
+    entry, config = _choose(found, wanted)
     layers = tuple(_capped(get_file, name, caps.compressed_bytes) for name in entry["Layers"])
     layer_descriptors = [
         Descriptor.of(media.OCI_LAYER_GZIP if is_gzip(layer) else media.OCI_LAYER, layer) for layer in layers
@@ -51,8 +43,24 @@ def image_from_docker_manifest(
     raw_manifest = build_manifest(Descriptor.of(media.OCI_CONFIG, config.raw), layer_descriptors)
     manifest = parse_manifest(raw_manifest, media_type=media.OCI_MANIFEST, caps=caps)
     image = Image(manifest, config, layers, manifest_synthesized=True)
-    validate_image(image, platform=platform, caps=caps)
+    validate_image(image, platforms=wanted.required, caps=caps)
     return image
+
+
+Found = tuple[dict[str, Any], ImageConfig]
+
+
+def _choose(found: list[Found], wanted: Wanted) -> Found:
+    """The one image of the archive, or the first of the wanted platforms it holds."""
+    if len(found) == 1:
+        return found[0]
+    for platform in wanted.platforms:
+        for candidate in found:
+            if platform_matches(platform, candidate[1].platform):
+                return candidate
+    held = ", ".join(str(config.platform) for _, config in found) or "none"
+    hint = "choose one with --platform" if found else None
+    raise BadInputError(f"the archive holds {len(found)} images ({held}), none for {wanted}", hint=hint)
 
 
 def _docker_entries(manifest_json: bytes, caps: Caps) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imagegolf.digest import Digest
 from imagegolf.oci.config import ImageConfig
@@ -27,6 +27,9 @@ class Image:
     layers: tuple[bytes, ...]
     index: bytes | None = None
     manifest_synthesized: bool = False
+    # Why this entry of an index (which platform, what else it held): how it was read, not what
+    # it is, so it takes no part in equality.
+    chosen: str | None = field(default=None, compare=False)
 
     @property
     def manifest_bytes(self) -> bytes:

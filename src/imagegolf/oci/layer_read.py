@@ -45,6 +45,7 @@ from imagegolf.oci.tar_entry import (
     TarEntry,
 )
 from imagegolf.oci.tar_read import TarRefused, read_tar
+from imagegolf.oci.zstd import is_zstd, iter_unzstd
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
@@ -66,18 +67,33 @@ class LayerReading:
 def iter_layer_tar(
     blob: bytes, media_type: str, *, caps: Caps = DEFAULT_CAPS, budget: Budget | None = None
 ) -> Iterator[bytes]:
-    """The layer's tar stream in pieces; a gzip layer must say so and a plain one must not be gzip."""
+    """The layer's tar stream in pieces, decompressed as its media type says.
+
+    The bytes must be what the media type says: the engines pick the decompressor by the magic
+    bytes (moby ``DetectCompression``, containers/storage likewise), so gzip or zstd data declared
+    otherwise would be read one way here and another way there.
+    """
     if media_type in media.LAYERS_GZIP:
         if not is_gzip(blob):
-            raise BadInputError(f"a layer declared {media_type} is not gzip data")
+            holds = " (it holds zstd data)" if is_zstd(blob) else ""
+            raise BadInputError(f"a layer declared {media_type} is not gzip data{holds}")
         pieces: Iterable[bytes] = iter_gunzip(blob, caps=caps)
+    elif media_type in media.LAYERS_ZSTD:
+        if not is_zstd(blob):
+            holds = " (it holds gzip data)" if is_gzip(blob) else ""
+            raise BadInputError(f"a layer declared {media_type} is not zstd data{holds}")
+        pieces = iter_unzstd(blob, caps=caps)
     elif media_type in media.LAYERS_PLAIN:
         if is_gzip(blob):
             raise BadInputError(f"a layer declared {media_type} (uncompressed) holds gzip data")
+        if is_zstd(blob):
+            raise BadInputError(f"a layer declared {media_type} (uncompressed) holds zstd data")
+        # The engines decompress a layer by its magic whatever its media type (moby and
+        # containers/storage archive.DecompressStream): bzip2 and xz too.
+        if blob.startswith((b"BZh", b"\xfd7zXZ\x00")):
+            raise BadInputError(f"a layer declared {media_type} (uncompressed) holds bzip2 or xz data")
         check_cap(len(blob), caps.decompressed_bytes, "the size of an uncompressed layer")
         pieces = (blob[i : i + _PIECE] for i in range(0, len(blob), _PIECE))
-    elif media_type == media.OCI_LAYER_ZSTD:
-        raise BadInputError("zstd layers are not supported", hint="use gzip or uncompressed layers")
     else:
         raise BadInputError(f"unknown layer media type {media_type!r}")
     for piece in pieces:

@@ -8,6 +8,7 @@ store), podman load and ctr import all read it (facts.md §5).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from imagegolf.digest import Digest
 from imagegolf.errors import UsageError
@@ -67,21 +68,29 @@ def docker_manifest_json(image: Image, name: str) -> bytes:
     return canonical_json([entry])
 
 
-def layout_files(images: ImageGroup, name: str, *, docker_manifest: bool = False) -> dict[str, bytes]:
+def layout_files(
+    images: ImageGroup,
+    name: str,
+    *,
+    docker_manifest: bool = False,
+    extra: Mapping[Digest, bytes] | None = None,
+) -> dict[str, bytes]:
     """Path → bytes of every file in the layout (plus manifest.json for a dual archive).
 
     One image: its blobs, and index.json names its manifest (an index it was chosen from is not
     carried along). Several images sharing an index (``with_shared_index``): every blob plus the
     index, which index.json names; manifest.json (docker load, one image per name) holds the
-    amd64 image, or the first.
+    amd64 image, or the first. ``extra`` blobs ride along (what else a pulled index references,
+    such as attestation manifests, so the index stays whole).
     """
     group = as_group(images)
     files: dict[str, bytes] = {}
     for image in group:
         files.update((blob_path(digest), data) for digest, data in image.blobs().items())
-    files.update((blob_path(digest), data) for digest, data in index_blob(group).items())
+    files.update((blob_path(digest), data) for digest, data in index_blob(images).items())
+    files.update((blob_path(digest), data) for digest, data in (extra or {}).items())
     files[OCI_LAYOUT_FILE] = oci_layout_json()
-    files[INDEX_FILE] = layout_index_json(top_descriptor(group), name)
+    files[INDEX_FILE] = layout_index_json(top_descriptor(images), name)
     if docker_manifest:
         chosen = next((i for i in group if i.platform.architecture == "amd64"), group[0])
         files[DOCKER_MANIFEST_FILE] = docker_manifest_json(chosen, name)

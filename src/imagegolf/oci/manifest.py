@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagegolf.digest import Digest
-from imagegolf.errors import BadInputError
+from imagegolf.errors import BadInputError, UsageError
 from imagegolf.oci import media
 from imagegolf.oci.canonical import canonical_json, parse_json_object
 from imagegolf.oci.descriptor import Descriptor
@@ -127,33 +127,88 @@ def _schema2_media_type(body: dict[str, Any], declared: str | None, kind: str) -
 
 
 def platform_matches(wanted: Platform, offered: Platform) -> bool:
-    """Same os and architecture; variants must agree when both are given."""
+    """Same os and architecture as Docker normalises them; variants must agree when both are given."""
+    wanted, offered = _normalized(wanted), _normalized(offered)
     if (wanted.os, wanted.architecture) != (offered.os, offered.architecture):
         return False
     return wanted.variant is None or offered.variant is None or wanted.variant == offered.variant
 
 
-def choose_manifest(index: Index, platform: Platform | None) -> Descriptor:
-    """The index entry for ``platform``; without one, the only image entry (else an error)."""
+def _normalized(platform: Platform) -> Platform:
+    """As containerd's platforms.Normalize: ``x86_64`` is amd64, a variant-less arm64 is v8, …"""
+    try:
+        return Platform.parse(str(platform))
+    except UsageError:
+        return platform  # an os or architecture imagegolf does not know: compared as written
+
+
+ATTESTATION_ANNOTATION = "vnd.docker.reference.type"  # BuildKit: "attestation-manifest"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The index entry taken, and the sentence that says why (shown with the judgement)."""
+
+    descriptor: Descriptor
+    why: str
+    among: int = 1  # entries it was chosen from (images and attestation manifests)
+
+    @property
+    def made(self) -> bool:
+        """Whether there was anything to choose from (more than the one entry)."""
+        return self.among > 1
+
+
+def choose_manifest(index: Index, wanted: Sequence[Platform] = ()) -> Choice:
+    """The entry Docker would pull: the first of the ``wanted`` platforms (in order of
+    preference) the index holds, first such entry in index order. Without ``wanted``, the only
+    image of the index. Attestation manifests (BuildKit's, ``unknown/unknown``) are never chosen."""
     images: list[Descriptor] = []
+    skipped = 0
     for entry in index.manifests:
         if entry.media_type not in media.MANIFESTS | media.INDEXES or entry.digest in {
             d.digest for d in images
         }:
             continue  # a layout may name one image several times
-        if entry.platform is not None and entry.platform.os == "unknown":
-            continue  # BuildKit attestation manifests ("unknown/unknown") are not images
+        if is_attestation(entry):
+            skipped += 1
+            continue
         images.append(entry)
     described = ", ".join(str(d.platform) for d in images if d.platform) or "none described"
-    if platform is None:
+    also = f"; {skipped} attestation manifest{'s' if skipped != 1 else ''} never chosen" if skipped else ""
+    if not images:
+        raise BadInputError(f"the index holds no image, only {skipped} attestation manifest(s)")
+    if not wanted:
         if len(images) == 1:
-            return images[0]
+            return Choice(images[0], f"the only image of the index{also}", len(images) + skipped)
         raise BadInputError(
             f"the index holds {len(images)} images ({described})", hint="choose one with --platform"
         )
-    for descriptor in images:
-        if descriptor.platform is not None and platform_matches(platform, descriptor.platform):
-            return descriptor
+    among = len(images) + skipped
+    for platform in wanted:
+        for descriptor in images:
+            if descriptor.platform is not None and platform_matches(platform, descriptor.platform):
+                others = [str(d.platform) for d in images if d is not descriptor and d.platform]
+                holds = f"; it also holds {', '.join(others)}" if others else ""
+                rank = "the platform wanted" if len(wanted) == 1 else (
+                    f"the first of the wanted platforms ({', '.join(str(w) for w in wanted)}) it holds"
+                )
+                return Choice(descriptor, f"{descriptor.platform}: {rank}{holds}{also}", among)
     if len(images) == 1 and images[0].platform is None:
-        return images[0]  # a layout's index.json names its one image without a platform
-    raise BadInputError(f"no image for {platform} in the index (it has: {described})")
+        return Choice(images[0], f"the index's one image, which names no platform{also}", 1 + skipped)
+    asked = ", ".join(str(w) for w in wanted)
+    raise BadInputError(f"no image for {asked} in the index (it has: {described})")
+
+
+def is_attestation(entry: Descriptor) -> bool:
+    """BuildKit's attestation manifests (provenance, SBOM): in an index, never an image to run."""
+    if entry.annotation(ATTESTATION_ANNOTATION) == "attestation-manifest":
+        return True
+    return entry.platform is not None and entry.platform.os == "unknown"
+
+
+def referenced(raw_manifest: bytes) -> tuple[Descriptor, ...]:
+    """The config and layer descriptors of a manifest of any kind (an attestation's too)."""
+    body = parse_json_object(raw_manifest, cap=len(raw_manifest), what="a manifest")
+    listed = [body.get("config"), *(body.get("layers") or [])]
+    return tuple(Descriptor.from_json(item, "a referenced blob") for item in listed if item is not None)

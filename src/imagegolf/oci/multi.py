@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 
 from imagegolf.digest import Digest
@@ -38,22 +39,39 @@ def as_group(images: ImageGroup) -> tuple[Image, ...]:
     return (images,) if isinstance(images, Image) else tuple(images)
 
 
+def _with_index(images: ImageGroup) -> bool:
+    """A sequence of images written with the index they share (even one image of an index,
+    when the whole index is kept); a bare image is written alone."""
+    return not isinstance(images, Image) and any(image.index is not None for image in images)
+
+
 def top_descriptor(images: ImageGroup) -> Descriptor:
     """What a layout's index.json or a registry tag points at: the manifest, or the shared index."""
     group = as_group(images)
-    if len(group) == 1:
+    if not _with_index(images):
+        if len(group) != 1:
+            raise UsageError("images written together must share one index (oci.with_shared_index)")
         return group[0].manifest_descriptor
     indexes = {image.index for image in group}
     if len(indexes) != 1 or None in indexes:
         raise UsageError("images written together must share one index (oci.with_shared_index)")
     raw = group[0].index
     assert raw is not None
-    return Descriptor(media.OCI_INDEX, Digest.of(raw), len(raw))
+    return Descriptor(index_media_type(raw), Digest.of(raw), len(raw))
+
+
+def index_media_type(raw: bytes) -> str:
+    """An index's own mediaType (a Docker manifest list says so), else the OCI index type."""
+    try:
+        declared = json.loads(raw).get("mediaType")
+    except (ValueError, AttributeError):
+        return media.OCI_INDEX
+    return declared if declared in media.INDEXES else media.OCI_INDEX
 
 
 def index_blob(images: ImageGroup) -> dict[Digest, bytes]:
-    """The index blob a group of images adds to a layout (nothing for one image)."""
+    """The index blob a group of images adds to a layout (nothing for a bare image)."""
     group = as_group(images)
-    if len(group) == 1 or group[0].index is None:
+    if not _with_index(images) or group[0].index is None:
         return {}
     return {Digest.of(group[0].index): group[0].index}

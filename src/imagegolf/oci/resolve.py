@@ -15,27 +15,40 @@ from imagegolf.oci.image import Image
 from imagegolf.oci.limits import DEFAULT_CAPS, Caps, check_cap
 from imagegolf.oci.manifest import choose_manifest, parse_index, parse_manifest
 from imagegolf.oci.validate import validate_image, verify_blob
-from imagegolf.platform import Platform
+from imagegolf.platform import ANY, Wanted
 
 BlobGetter = Callable[[Descriptor], bytes]
 _MAX_INDEX_DEPTH = 3
 
 
 def image_from_index(
-    index_json: bytes, get_blob: BlobGetter, *, platform: Platform | None = None, caps: Caps = DEFAULT_CAPS
+    index_json: bytes,
+    get_blob: BlobGetter,
+    *,
+    wanted: Wanted = ANY,
+    caps: Caps = DEFAULT_CAPS,
 ) -> Image:
-    """Follow an OCI layout's index.json (through nested indexes) to one verified image."""
-    descriptor = choose_manifest(parse_index(index_json, caps=caps), platform)
+    """Follow an OCI layout's index.json (through nested indexes) to one verified image.
+
+    An index's entry is chosen as Docker would for ``wanted.platforms`` (in order of preference);
+    the image records why. Platforms that were asked for must be the image's even when no index
+    offered a choice.
+    """
+    platforms = wanted.platforms
+    choice = choose_manifest(parse_index(index_json, caps=caps), platforms)
+    chosen = choice.why if choice.made else None
     index_blob: bytes | None = None
     for _ in range(_MAX_INDEX_DEPTH):
-        if descriptor.media_type not in media.INDEXES:
+        if choice.descriptor.media_type not in media.INDEXES:
             break
-        index_blob = verified_blob(get_blob, descriptor, "image index", caps.index_bytes)
-        descriptor = choose_manifest(
-            parse_index(index_blob, media_type=descriptor.media_type, caps=caps), platform
+        index_blob = verified_blob(get_blob, choice.descriptor, "image index", caps.index_bytes)
+        choice = choose_manifest(
+            parse_index(index_blob, media_type=choice.descriptor.media_type, caps=caps), platforms
         )
+        chosen = choice.why if choice.made else chosen
     else:
         raise BadInputError(f"image indexes nest more than {_MAX_INDEX_DEPTH} deep")
+    descriptor = choice.descriptor
     raw_manifest = verified_blob(get_blob, descriptor, "manifest", caps.manifest_bytes)
     manifest = parse_manifest(raw_manifest, media_type=descriptor.media_type, caps=caps)
     config = parse_config(verified_blob(get_blob, manifest.config, "config", caps.config_bytes), caps=caps)
@@ -43,8 +56,8 @@ def image_from_index(
         verified_blob(get_blob, layer, f"layer {number}", caps.compressed_bytes)
         for number, layer in enumerate(manifest.layers, start=1)
     )
-    image = Image(manifest, config, layers, index=index_blob)
-    validate_image(image, platform=platform, caps=caps)
+    image = Image(manifest, config, layers, index=index_blob, chosen=chosen)
+    validate_image(image, platforms=wanted.required, caps=caps)
     return image
 
 

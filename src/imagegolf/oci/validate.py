@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from imagegolf.errors import BadInputError, DigestMismatchError
 from imagegolf.oci import media
 from imagegolf.oci.descriptor import Descriptor
@@ -23,7 +25,11 @@ def verify_blob(descriptor: Descriptor, data: bytes, *, what: str = "blob") -> N
 
 
 def validate_image(
-    image: Image, *, platform: Platform | None = None, caps: Caps = DEFAULT_CAPS, budget: Budget | None = None
+    image: Image,
+    *,
+    platforms: Sequence[Platform] = (),
+    caps: Caps = DEFAULT_CAPS,
+    budget: Budget | None = None,
 ) -> tuple[LayerReading, ...]:
     """Validate descriptors, media types, caps, diff_ids and every layer's entries; return the readings.
 
@@ -45,8 +51,9 @@ def validate_image(
         raise BadInputError(
             f"the config lists {len(image.config.diff_ids)} diff_ids for {len(image.layers)} layers"
         )
-    if platform is not None and not platform_matches(platform, image.platform):
-        raise BadInputError(f"the image is for {image.platform}, not {platform}")
+    if platforms and not any(platform_matches(wanted, image.platform) for wanted in platforms):
+        asked = " or ".join(str(p) for p in platforms)
+        raise BadInputError(f"the image is for {image.platform}, not {asked}")
     readings = []
     for number, (descriptor, blob, diff_id) in enumerate(
         zip(manifest.layers, image.layers, image.config.diff_ids, strict=True), start=1

@@ -40,8 +40,9 @@ def open_registry(
     """A client for ``registry`` (``host[:port]``, as in a :class:`~imagegolf.ref.Reference`).
 
     Nothing is contacted yet. Credentials come from ``username``/``password``, else
-    IMAGEGOLF_REGISTRY_USERNAME/PASSWORD in ``env`` (default: the process environment), else
-    docker's config.json; ``insecure`` allows plain HTTP and unverified TLS for any host.
+    IMAGEGOLF_REGISTRY_USERNAME/PASSWORD in ``env`` (default: the process environment), else the
+    containers auth.json files, else docker's config.json (registry/credentials.py has the order);
+    ``insecure`` allows plain HTTP and unverified TLS for any host.
     """
     _scheme, hostport = split_registry(registry)
     api_host = DOCKER_HUB_API if hostport == "docker.io" else registry

@@ -4,6 +4,12 @@ The token flow is distribution's (docs/spec/auth/token.md): a 401 names a realm,
 scope; the token service, asked with Basic credentials (or an identity token through the OAuth2
 ``refresh_token`` grant, or anonymously), answers a token. Tokens are cached per set of scopes
 until they expire; a token the registry rejects is fetched anew once.
+
+Credentials go only where they belong: a realm on the registry's own origin gets them as the
+registry does; a realm on another origin gets them only over HTTPS, or over plain HTTP when both
+the registry and the realm are loopback hosts (:func:`may_send_credentials`). Redirects never
+carry them to another origin (transport.py). The credentials of a request are those of its
+repository (the first scope): a repository-scoped auth.json entry may differ from the host's.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -21,7 +28,7 @@ from imagegolf.registry.body import read_capped, read_error_body
 from imagegolf.registry.credentials import Credentials
 from imagegolf.registry.errors import AuthenticationFailed, RegistryProtocolError
 from imagegolf.registry.protocol import Scopes
-from imagegolf.registry.transport import Transport, host_of, is_loopback
+from imagegolf.registry.transport import Transport, host_of, is_loopback, origin
 
 TOKEN_BODY_CAP = 1024 * 1024
 DEFAULT_EXPIRY_S = 60  # token.md: "if omitted, a default of 60 seconds should be assumed"
@@ -40,6 +47,35 @@ class Challenge:
 
     def get(self, name: str) -> str | None:
         return dict(self.params).get(name)
+
+
+def may_send_credentials(registry_url: str, realm: str) -> bool:
+    """May credentials for the registry at ``registry_url`` go to the token service ``realm``?
+
+    Yes on the registry's own origin (scheme, host and port: it gets them anyway); else only over
+    HTTPS, or over plain HTTP when the registry and the realm are both on loopback.
+    """
+    if origin(registry_url) == origin(realm):
+        return True
+    parts = urlsplit(realm)
+    if parts.scheme == "https":
+        return True
+    registry_host = urlsplit(registry_url).hostname or ""
+    return parts.scheme == "http" and is_loopback(registry_host) and is_loopback(parts.hostname or "")
+
+
+def login_commands(registry: str, transport: Transport) -> list[str]:
+    """``podman login`` / ``docker login`` lines that work as printed for this registry (none when
+    a private CA was given: each engine needs it installed its own way first)."""
+    if isinstance(transport.verify, str):
+        return []
+    host = shlex.quote(registry)
+    plain = transport.base_url.startswith("http://")
+    if plain or transport.verify is False:
+        commands = [f"podman login --tls-verify=false {host}"]
+        # docker trusts plain HTTP on loopback by itself; elsewhere only through daemon.json
+        return [*commands, f"docker login {host}"] if plain and transport.loopback else commands
+    return [f"podman login {host}", f"docker login {host}"]
 
 
 def parse_challenges(header: str) -> list[Challenge]:
@@ -83,24 +119,37 @@ class Authenticator:
 
     def __init__(self, registry: str, credentials: Credentials, transport: Transport) -> None:
         self.registry = registry
-        self.credentials = credentials
+        self.credentials = credentials  # the host's; a repository may have its own (credentials_for)
         self.transport = transport
         self.challenge: Challenge | None = None
         self.tokens: dict[Scopes, _Token] = {}
         self.token_requests = 0
+        self._by_repository: dict[str, Credentials] = {}
+        self._last = credentials  # those of the latest request, for failure()
+
+    def credentials_for(self, scopes: Scopes) -> Credentials:
+        """The credentials for the repository of the first scope (the host's when there is none)."""
+        repository = next((s.split(":")[1] for s in scopes if s.startswith("repository:")), None)
+        if repository is None:
+            return self.credentials
+        found = self._by_repository.get(repository)
+        if found is None:
+            found = self._by_repository[repository] = self.credentials.for_repository(repository)
+        return found
 
     def headers(self, scopes: Scopes) -> dict[str, str]:
         """What to send before any 401: a cached token, a fresh one, Basic, or nothing yet."""
         key = tuple(sorted(set(scopes)))
+        credentials = self._last = self.credentials_for(scopes)
         cached = self.tokens.get(key)
         if cached is not None and cached.expires_at > time.monotonic():
             return {"Authorization": f"Bearer {cached.value}"}
         if self.challenge is None:
             return {}
         if self.challenge.scheme == "bearer":
-            return {"Authorization": f"Bearer {self._fetch_token(key)}"}
-        if self.challenge.scheme == "basic" and self._has_password():
-            return {"Authorization": self._basic()}
+            return {"Authorization": f"Bearer {self._fetch_token(key, credentials)}"}
+        if self.challenge.scheme == "basic" and _has_password(credentials):
+            return {"Authorization": _basic(credentials)}
         return {}
 
     def on_unauthorized(
@@ -110,19 +159,20 @@ class Authenticator:
         challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)
         basic = next((c for c in challenges if c.scheme == "basic"), None)
+        credentials = self._last = self.credentials_for(scopes)
         if bearer is not None:
             self.challenge = bearer
             wanted = set(scopes) | set((bearer.get("scope") or "").split())
             key = tuple(sorted(wanted - {""}))
             self.tokens.pop(key, None)  # a token the registry rejected is fetched anew, once
-            return {"Authorization": f"Bearer {self._fetch_token(key)}"}
+            return {"Authorization": f"Bearer {self._fetch_token(key, credentials)}"}
         if basic is not None:
             self.challenge = basic
-            if not self._has_password():
+            if not _has_password(credentials):
                 raise self.failure(None)
             if sent.get("Authorization", "").startswith("Basic "):
                 raise self.failure(None)
-            return {"Authorization": self._basic()}
+            return {"Authorization": _basic(credentials)}
         raise RegistryProtocolError(
             f"registry {self.registry} answered 401 without a Basic or Bearer challenge",
             hint="the registry is not a distribution-API registry, or it is misconfigured",
@@ -130,40 +180,44 @@ class Authenticator:
 
     def failure(self, detail: str | None, *, where: str | None = None) -> AuthenticationFailed:
         """The error for refused (or missing) credentials, naming the registry and the source."""
+        credentials = self._last
         place = f"registry {self.registry}" + (f" (its token service {where})" if where else "")
-        if self.credentials.present:
-            message = f"{place} refused the credentials from {self.credentials.source}"
+        if credentials.present:
+            message = f"{place} refused the credentials from {credentials.source}"
             hint = "check the username and password, or log in again"
         else:
-            message = f"{place} requires authentication; {self.credentials.source}"
-            hint = "pass --username/--password, set IMAGEGOLF_REGISTRY_USERNAME/PASSWORD, or `docker login`"
+            message = f"{place} requires authentication; {credentials.source}"
+            logins = " or ".join(f"`{command}`" for command in login_commands(self.registry, self.transport))
+            hint = (
+                "pass --username NAME --password-stdin, set IMAGEGOLF_REGISTRY_USERNAME and "
+                "IMAGEGOLF_REGISTRY_PASSWORD" + (f", or log in first: {logins}" if logins else "")
+            )
         if detail:
             message += f" ({detail})"
-        source = self.credentials.source
-        return AuthenticationFailed(message, registry=self.registry, source=source, hint=hint)
+        return AuthenticationFailed(message, registry=self.registry, source=credentials.source, hint=hint)
 
-    def _has_password(self) -> bool:
-        return self.credentials.username is not None and self.credentials.password is not None
-
-    def _basic(self) -> str:
-        pair = f"{self.credentials.username}:{self.credentials.password}".encode()
-        return "Basic " + base64.b64encode(pair).decode("ascii")
-
-    def _fetch_token(self, scopes: Scopes) -> str:
+    def _fetch_token(self, scopes: Scopes, credentials: Credentials) -> str:
         challenge = self.challenge
         realm = challenge.get("realm") if challenge else None
         if not realm:
             raise RegistryProtocolError(f"registry {self.registry} asked for a token but named no realm")
         parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
             raise RegistryProtocolError(f"registry {self.registry} named an invalid token realm {realm!r}")
+        if credentials.present and not may_send_credentials(self.transport.base_url, realm):
+            raise RegistryProtocolError(
+                f"registry {self.registry} sends its credentials to a token service on another "
+                f"origin over plain HTTP ({parts.netloc}); imagegolf does not",
+                hint="the token service must use HTTPS; plain HTTP is accepted only when the "
+                "registry and its token service are both on loopback",
+            )
         if parts.scheme == "http" and not (self.transport.http_allowed or is_loopback(host_of(parts.netloc))):
             raise RegistryProtocolError(
-                f"registry {self.registry} sends credentials to a plain-HTTP token service {parts.netloc}",
+                f"registry {self.registry} names a plain-HTTP token service {parts.netloc}",
                 hint="use --insecure only for a registry you trust",
             )
         service = challenge.get("service") if challenge else None
-        response = self._token_request(realm, service, scopes)
+        response = self._token_request(realm, service, scopes, credentials)
         if response.status_code in (401, 403):
             detail = read_error_body(response).decode("utf-8", "replace").strip()[:200]
             raise self.failure(
@@ -182,25 +236,36 @@ class Authenticator:
         self.tokens[scopes] = _Token(token, expires_at)
         return token
 
-    def _token_request(self, realm: str, service: str | None, scopes: Scopes) -> requests.Response:
+    def _token_request(
+        self, realm: str, service: str | None, scopes: Scopes, credentials: Credentials
+    ) -> requests.Response:
         params: list[tuple[str, str]] = [("service", service)] if service else []
         params += [("scope", scope) for scope in scopes]
-        if self.credentials.identity_token:
+        if credentials.identity_token:
             form = dict(
                 params,
                 grant_type="refresh_token",
                 client_id=CLIENT_ID,
-                refresh_token=self.credentials.identity_token,
+                refresh_token=credentials.identity_token,
             )
             if scopes:
                 form["scope"] = " ".join(scopes)
             body = urlencode(form).encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
             return self.transport.send_once("POST", realm, headers=headers, data=body)
-        headers = {"Authorization": self._basic()} if self._has_password() else {}
-        if self._has_password():
-            params.append(("account", self.credentials.username or ""))
+        headers = {"Authorization": _basic(credentials)} if _has_password(credentials) else {}
+        if _has_password(credentials):
+            params.append(("account", credentials.username or ""))
         return self.transport.send_once("GET", realm, headers=headers, params=params)
+
+
+def _has_password(credentials: Credentials) -> bool:
+    return credentials.username is not None and credentials.password is not None
+
+
+def _basic(credentials: Credentials) -> str:
+    pair = f"{credentials.username}:{credentials.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 def _token_from(body: bytes, where: str) -> tuple[str, int]:

@@ -15,7 +15,7 @@ from imagegolf.digest import Digest
 from imagegolf.errors import DigestMismatchError, UsageError
 from imagegolf.oci.image import Image
 from imagegolf.oci.limits import DEFAULT_CAPS, Caps
-from imagegolf.platform import Platform
+from imagegolf.platform import ANY, Wanted
 from imagegolf.ref import Reference
 from imagegolf.registry import pull, push, tags, upload
 from imagegolf.registry.auth import Authenticator
@@ -232,9 +232,14 @@ class RegistryClient:
         """Several platform images of one index: each image by digest, then the index under ``tag``."""
         return push.push_images(self, repository, images, tag, mount_from=mount_from)
 
-    def pull_image(self, ref: Reference, platform: Platform | None = None) -> Image:
-        """The image ``ref`` names (the tag resolved once), every byte verified, caps enforced."""
-        return pull.pull_image(self, ref, platform)
+    def pull_image(self, ref: Reference, wanted: Wanted = ANY) -> Image:
+        """The image ``ref`` names (the tag resolved once), every byte verified, caps enforced;
+        of an index, the entry for ``wanted`` (as ``docker pull`` would choose it)."""
+        return pull.pull_image(self, ref, wanted)
+
+    def pull_index(self, ref: Reference) -> tuple[tuple[Image, ...], dict[Digest, bytes]]:
+        """Every image of the index ``ref`` names, with the index and the blobs it also references."""
+        return pull.pull_index(self, ref)
 
     # -- plumbing ------------------------------------------------------------------------------
 

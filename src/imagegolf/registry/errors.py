@@ -16,8 +16,9 @@ class RegistryProtocolError(EnvironmentProblem):
 class AuthenticationFailed(ImagegolfError):
     """The registry (or its token service) refused the credentials, or none were found.
 
-    The message names the registry and the credential source (``--password``, an environment
-    variable, ``~/.docker/config.json``, a credential helper), never the secret itself.
+    The message names the registry and the credential source (``--username``/``--password-stdin``,
+    the environment, an auth.json or config.json entry, a credential helper), never the secret
+    itself; the hint gives command lines that work as printed (``podman login …``).
     """
 
     exit_code = 2

@@ -2,23 +2,69 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from imagegolf.digest import Digest
-from imagegolf.errors import BadInputError
+from imagegolf.errors import BadInputError, UsageError
 from imagegolf.oci import media
 from imagegolf.oci.descriptor import Descriptor
 from imagegolf.oci.image import Image
-from imagegolf.oci.manifest import build_index
-from imagegolf.oci.resolve import image_from_index
-from imagegolf.platform import Platform
+from imagegolf.oci.manifest import build_index, is_attestation, parse_index, referenced
+from imagegolf.oci.resolve import BlobGetter, image_from_index, verified_blob
+from imagegolf.platform import Wanted
 from imagegolf.ref import Reference
 
 if TYPE_CHECKING:
     from imagegolf.registry.client import RegistryClient
 
 
-def pull_image(client: RegistryClient, ref: Reference, platform: Platform | None) -> Image:
+def _getter(client: RegistryClient, repository: str, fetched: dict[Digest, bytes]) -> BlobGetter:
+    """Fetch a descriptor's bytes by digest (manifests and indexes as manifests), once each."""
+
+    def get(descriptor: Descriptor) -> bytes:
+        if descriptor.digest in fetched:
+            return fetched[descriptor.digest]
+        if descriptor.media_type in media.MANIFESTS | media.INDEXES:
+            data, _type = client.get_manifest(repository, str(descriptor.digest), size=descriptor.size)
+        else:
+            data = client.get_blob(repository, descriptor.digest, descriptor.size)
+        client.progress(f"fetched {descriptor.digest} ({len(data)} bytes)")
+        fetched[descriptor.digest] = data
+        return data
+
+    return get
+
+
+def pull_index(client: RegistryClient, ref: Reference) -> tuple[tuple[Image, ...], dict[Digest, bytes]]:
+    """Every image of the index ``ref`` names, each carrying the index's exact bytes, and the
+    other blobs it references (attestation manifests, their configs and layers), all verified:
+    written together they keep the whole index, digest unchanged (``pull --platform all``)."""
+    reference = str(ref.digest) if ref.digest else (ref.tag or "latest")
+    raw, media_type = client.get_manifest(ref.repository, reference)
+    if media_type not in media.INDEXES:
+        raise UsageError(f"{ref} is one image, not an index", hint="pull it without --platform all")
+    caps = client.caps
+    get = _getter(client, ref.repository, {})
+    images: list[Image] = []
+    extra: dict[Digest, bytes] = {}
+    for entry in parse_index(raw, media_type=media_type, caps=caps).manifests:
+        if entry.media_type in media.INDEXES:
+            raise BadInputError(f"{ref} nests an index in its index, which --platform all does not copy")
+        if entry.media_type in media.MANIFESTS and not is_attestation(entry):
+            image = image_from_index(build_index([entry]), get, caps=caps)
+            images.append(dataclasses.replace(image, index=raw))
+            continue
+        manifest = verified_blob(get, entry, "manifest", caps.manifest_bytes)
+        extra[entry.digest] = manifest
+        for blob in referenced(manifest):  # an attestation's config and layers
+            extra[blob.digest] = verified_blob(get, blob, "blob", caps.compressed_bytes)
+    if not images:
+        raise BadInputError(f"the index {ref} holds no image")
+    return tuple(images), extra
+
+
+def pull_image(client: RegistryClient, ref: Reference, wanted: Wanted) -> Image:
     """GET the manifest (or index) by tag or digest once, then everything else by digest.
 
     The top object is fetched once and named by the sha256 of the bytes received, so the tag
@@ -36,19 +82,8 @@ def pull_image(client: RegistryClient, ref: Reference, platform: Platform | None
         )
     top = Descriptor(media_type, Digest.of(raw), len(raw))
     client.progress(f"{ref} is {top.digest} ({media_type}, {len(raw)} bytes)")
-    fetched = {top.digest: raw}
-
-    def get(descriptor: Descriptor) -> bytes:
-        if descriptor.digest in fetched:
-            return fetched[descriptor.digest]
-        if descriptor.media_type in media.MANIFESTS | media.INDEXES:
-            data, _type = client.get_manifest(repository, str(descriptor.digest), size=descriptor.size)
-        else:
-            data = client.get_blob(repository, descriptor.digest, descriptor.size)
-        client.progress(f"fetched {descriptor.digest} ({len(data)} bytes)")
-        fetched[descriptor.digest] = data
-        return data
+    get = _getter(client, repository, {top.digest: raw})
 
     # A one-entry index over the top object lets the shared resolver walk it; an index fetched on
     # the way becomes Image.index (it counts in pull bytes).
-    return image_from_index(build_index([top]), get, platform=platform, caps=client.caps)
+    return image_from_index(build_index([top]), get, wanted=wanted, caps=client.caps)

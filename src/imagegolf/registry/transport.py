@@ -4,6 +4,11 @@ TLS is verified by default (optionally against a CA bundle). Plain HTTP is allow
 loopback host (127.0.0.0/8, ::1, localhost) or with ``insecure=True``; it is then used only when
 the registry does not speak TLS. Connection errors, timeouts, 429 (honouring Retry-After) and
 5xx are retried with exponential backoff; 4xx never is.
+
+Redirects (followed for GET and HEAD: a registry may send a blob GET to its storage) keep the
+Authorization header only while they stay on the same origin — scheme, host and port. ``requests``
+strips it on a host change, but keeps it on some scheme and port changes (http→https on default
+ports, in every version; any port change in older ones): :class:`_Session` makes the rule explicit.
 """
 
 from __future__ import annotations
@@ -35,6 +40,27 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of an absolute URL, the port made explicit for http and https."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port if port is not None else DEFAULT_PORTS.get(scheme)
+
+
+class _Session(requests.Session):
+    """A session whose redirects drop Authorization as soon as they leave the request's origin."""
+
+    def should_strip_auth(self, old_url: str, new_url: str) -> bool:
+        return origin(old_url) != origin(new_url)
 
 
 def split_registry(registry: str) -> tuple[str | None, str]:
@@ -70,7 +96,8 @@ class Transport:
         timeout: tuple[float, float] = (10.0, 60.0),
     ) -> None:
         scheme, self.hostport = split_registry(registry)
-        self.http_allowed = insecure or is_loopback(host_of(self.hostport))
+        self.loopback = is_loopback(host_of(self.hostport))
+        self.http_allowed = insecure or self.loopback
         if scheme == "http" and not self.http_allowed:
             raise UsageError(
                 f"refusing plain HTTP to {self.hostport}: credentials and images would travel unprotected",
@@ -80,7 +107,7 @@ class Transport:
         self.verify: bool | str = False if insecure else (ca_bundle or True)
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = _Session()
         self.session.trust_env = False  # no ~/.netrc credentials, no proxy for loopback registries
         self._base: str | None = None
 

@@ -11,7 +11,7 @@ from imagegolf.oci.image import Image
 from imagegolf.oci.layout import DOCKER_MANIFEST_FILE, INDEX_FILE, OCI_LAYOUT_FILE, blob_path
 from imagegolf.oci.limits import DEFAULT_CAPS, Caps, check_cap
 from imagegolf.oci.resolve import image_from_index
-from imagegolf.platform import Platform
+from imagegolf.platform import ANY, Wanted
 from imagegolf.store.archive import ArchiveMembers, read_archive_bytes
 
 OCI_DIR = "oci-dir"
@@ -34,25 +34,25 @@ def detect_source_kind(path: str | Path, caps: Caps = DEFAULT_CAPS) -> str:
     return _archive_kind(ArchiveMembers(read_archive_bytes(source, caps), caps), source)
 
 
-def read_source(path: str | Path, platform: Platform | None = None, caps: Caps = DEFAULT_CAPS) -> Image:
-    """The verified image at ``path``; ``platform`` chooses one from a multi-platform source."""
+def read_source(path: str | Path, wanted: Wanted = ANY, caps: Caps = DEFAULT_CAPS) -> Image:
+    """The verified image at ``path``; ``wanted`` chooses one from a multi-platform source."""
     source = Path(path)
     if source.is_dir():
         detect_source_kind(source, caps)
-        return _read_oci_dir(source, platform, caps)
+        return _read_oci_dir(source, wanted, caps)
     if not source.exists():
         detect_source_kind(source, caps)  # raises the clear "does not exist" error
     members = ArchiveMembers(read_archive_bytes(source, caps), caps)
     kind = _archive_kind(members, source)
     if kind == DOCKER_ARCHIVE:
         return image_from_docker_manifest(
-            members.read(DOCKER_MANIFEST_FILE), members.read, platform=platform, caps=caps
+            members.read(DOCKER_MANIFEST_FILE), members.read, wanted=wanted, caps=caps
         )
 
     def blob(descriptor: Descriptor) -> bytes:
         return members.read(blob_path(descriptor.digest))
 
-    return image_from_index(members.read(INDEX_FILE), blob, platform=platform, caps=caps)
+    return image_from_index(members.read(INDEX_FILE), blob, wanted=wanted, caps=caps)
 
 
 def _archive_kind(members: ArchiveMembers, source: Path) -> str:
@@ -67,7 +67,7 @@ def _archive_kind(members: ArchiveMembers, source: Path) -> str:
     raise BadInputError(f"{source} is a tar but holds neither index.json nor manifest.json")
 
 
-def _read_oci_dir(root: Path, platform: Platform | None, caps: Caps) -> Image:
+def _read_oci_dir(root: Path, wanted: Wanted, caps: Caps) -> Image:
     real_root = root.resolve()
 
     def read_file(relative: str, cap: int) -> bytes:
@@ -87,4 +87,4 @@ def _read_oci_dir(root: Path, platform: Platform | None, caps: Caps) -> Image:
 
     index_json = read_file(INDEX_FILE, caps.index_bytes)
     check_cap(len(index_json), caps.index_bytes, f"the size of {INDEX_FILE}")
-    return image_from_index(index_json, blob, platform=platform, caps=caps)
+    return image_from_index(index_json, blob, wanted=wanted, caps=caps)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
+from imagegolf.digest import Digest
 from imagegolf.errors import BadInputError, OutputError
 from imagegolf.oci import media
 from imagegolf.oci.descriptor import Descriptor
@@ -15,9 +17,9 @@ from imagegolf.oci.tar_entry import TarEntry
 from imagegolf.oci.tar_write import write_tar
 
 
-def dual_tar_bytes(image: ImageGroup, name: str) -> bytes:
+def dual_tar_bytes(image: ImageGroup, name: str, *, extra: Mapping[Digest, bytes] | None = None) -> bytes:
     """The dual archive as bytes: deterministic tar (sorted, mtime 0, uid/gid 0) of the layout files."""
-    files = layout_files(image, name, docker_manifest=True)
+    files = layout_files(image, name, docker_manifest=True, extra=extra)
     directories = {os.path.dirname(path) for path in files} - {""}
     directories |= {os.path.dirname(d) for d in directories} - {""}
     entries = [TarEntry.directory(d) for d in directories]
@@ -26,7 +28,9 @@ def dual_tar_bytes(image: ImageGroup, name: str) -> bytes:
     return write_tar(entries)
 
 
-def write_dual_tar(image: ImageGroup, path: str | Path, name: str) -> Path:
+def write_dual_tar(
+    image: ImageGroup, path: str | Path, name: str, *, extra: Mapping[Digest, bytes] | None = None
+) -> Path:
     """Write the dual archive to ``path`` (replacing it atomically); returns the path."""
     target = Path(path)
     _require_parent(target)
@@ -34,7 +38,7 @@ def write_dual_tar(image: ImageGroup, path: str | Path, name: str) -> Path:
         raise OutputError(f"cannot write the archive to {target}: it is a directory", hint="name a .tar file")
     temporary = target.with_name(f".{target.name}.part")
     try:
-        temporary.write_bytes(dual_tar_bytes(image, name))
+        temporary.write_bytes(dual_tar_bytes(image, name, extra=extra))
         os.replace(temporary, target)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -42,7 +46,9 @@ def write_dual_tar(image: ImageGroup, path: str | Path, name: str) -> Path:
     return target
 
 
-def write_oci_dir(image: ImageGroup, path: str | Path, name: str) -> Path:
+def write_oci_dir(
+    image: ImageGroup, path: str | Path, name: str, *, extra: Mapping[Digest, bytes] | None = None
+) -> Path:
     """Write (or add to) an OCI layout directory; an image already there under ``name`` is replaced."""
     root = Path(path)
     _require_parent(root)
@@ -52,7 +58,7 @@ def write_oci_dir(image: ImageGroup, path: str | Path, name: str) -> Path:
         raise OutputError(
             f"{root} is not empty and not an OCI layout", hint="choose a new or empty directory"
         )
-    files = layout_files(image, name)
+    files = layout_files(image, name, extra=extra)
     files[INDEX_FILE] = _merged_index(root / INDEX_FILE, image, name)
     try:
         for relative, data in sorted(files.items()):

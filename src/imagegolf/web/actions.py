@@ -110,7 +110,9 @@ def router(site: Site) -> APIRouter:
         def record() -> list[dict[str, Any]]:
             results = []
             for push in envelope.for_repository(contest.repository):
-                intake = record_push(site.db, contest, push.tag, push.digest, via="hook", actor=sender)
+                intake = record_push(
+                    site.db, contest, push.tag, push.digest, via="hook", actor=sender, registry=site.registry
+                )
                 results.append(
                     {
                         "tag": push.tag,

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from imagegolf import __version__
 from imagegolf.db import Database
+from imagegolf.registry import RegistryClient
 from imagegolf.web import actions, api, errors, pages
 from imagegolf.web.guard import Guard
 from imagegolf.web.render import STATIC, make_environment
@@ -19,13 +20,14 @@ def create_app(
     *,
     admin_token: str | None = None,
     hook_token: str | None = None,
+    registry: RegistryClient | None = None,
 ) -> FastAPI:
     """The contest's web site. ``contest_name`` None: the database's only contest.
 
     ``admin_token`` None turns the admin actions off (403); ``hook_token`` None leaves the registry
     hook open (bind to loopback, or put the registry on a trusted network).
     """
-    site = Site(db, contest_name, admin_token or None, hook_token or None)
+    site = Site(db, contest_name, admin_token or None, hook_token or None, registry)
     env = make_environment()
     app = FastAPI(
         title="imagegolf contest",

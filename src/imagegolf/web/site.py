@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from imagegolf.contest import Contest, Snapshot, open_contest, snapshot, version
 from imagegolf.db import Database
+from imagegolf.registry import RegistryClient
 
 
 def etag(version: int, queue: dict[str, int]) -> str:
@@ -20,6 +21,9 @@ class Site:
     contest_name: str | None = None
     admin_token: str | None = None
     hook_token: str | None = None
+    # Reads the manifests the registry's notifications name (an image, or an artifact that is
+    # not an entry); None: the hook classifies by tag name only and the judge decides the rest.
+    registry: RegistryClient | None = None
     _contest: Contest | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
