@@ -52,6 +52,16 @@ def podman() -> Iterator[Podman]:
         cli.stop()
 
 
+@pytest.fixture
+def fresh_podman() -> Iterator[Podman]:
+    """The podman CLI on a store made for this test alone (sizes compare in an empty store)."""
+    cli = Podman()
+    try:
+        yield cli
+    finally:
+        cli.stop()
+
+
 @pytest.fixture(scope="session")
 def podman_engine() -> Iterator[Engine]:
     """podman's Docker-compatible service, started by imagegolf's own engine discovery on a store,

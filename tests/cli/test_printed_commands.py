@@ -21,7 +21,6 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,16 +37,6 @@ pytestmark = pytest.mark.engine
 MESSAGE = b"hello IDBS engineering\n"
 BIN = str(Path(sys.executable).parent)  # where `imagegolf` is installed, as on a user's PATH
 PODMAN_RUN_FLAGS = ["--network=none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
-
-
-@pytest.fixture
-def fresh_podman() -> Iterator[Podman]:
-    """The podman CLI on a store of its own for this test."""
-    cli = Podman()
-    try:
-        yield cli
-    finally:
-        cli.stop()
 
 
 def cli_with_stdin(stdin: str, *argv: str, environ: dict[str, str] | None = None) -> Outcome:

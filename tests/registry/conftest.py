@@ -15,7 +15,6 @@ from imagegolf.oci.image import Image
 from imagegolf.platform import LINUX_386
 from imagegolf.registry import RegistryClient, RetryPolicy, open_registry
 from tests.registry_services import DistributionRegistry, FaultProxy, started
-from tests.services import Podman
 
 PHRASE = b"hello IDBS engineering\n"
 KINDS = ("open", "basic", "tls", "token")
@@ -65,11 +64,3 @@ def hello_image() -> Image:
     """The record image printing the phrase (linux/386, 71-byte ELF)."""
     return build_record_image(build_program(PHRASE, LINUX_386), LINUX_386)
 
-
-@pytest.fixture
-def fresh_podman() -> Iterator[Podman]:
-    cli = Podman()
-    try:
-        yield cli
-    finally:
-        cli.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from imagegolf.oci.tar_entry import TarEntry
 from imagegolf.oci.tar_write import write_tar
 from imagegolf.platform import LINUX_386, LINUX_AMD64
 from tests.oci.payloads import TEENSY_EXIT_0
-from tests.services import Podman
 
 MULTI_NAME = "localhost/igtest/multi-platform:v1"
 MULTI_FILES = [
@@ -68,12 +66,3 @@ def multi_platform_tar(tmp_path: Path) -> tuple[Path, Image]:
     path.write_bytes(write_tar([TarEntry.file(name, data, 0o644) for name, data in files.items()]))
     return path, dataclasses.replace(images[1], index=index)
 
-
-@pytest.fixture
-def fresh_podman() -> Iterator[Podman]:
-    """podman against a store made for this test alone, removed afterwards."""
-    cli = Podman()
-    try:
-        yield cli
-    finally:
-        cli.stop()
