@@ -18,12 +18,12 @@ reason, because distribution re-sends an envelope until it gets a 2xx answer.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from imagegolf.errors import BadInputError
+from imagegolf.json_input import parse_json
 
 EVENTS_MEDIA_TYPES = (
     "application/vnd.docker.distribution.events.v1+json",  # distribution 2.x (Debian's docker-registry)
@@ -69,14 +69,12 @@ class Envelope:
         return [p for p in self.pushes if p.repository == repository]
 
 
+ENVELOPE_HINT = 'send a distribution events envelope: {"events": [...]}'
+
+
 def read_envelope(body: bytes) -> Envelope:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadInputError(
-            f"the notification is not JSON: {error}",
-            hint='send a distribution events envelope: {"events": [...]}',
-        ) from None
+    # The caps every body from strangers gets (depth, digits, standard JSON): json_input.py.
+    document = parse_json(body, what="the notification", hint=ENVELOPE_HINT)
     if not isinstance(document, dict):
         raise BadInputError("the notification is not a JSON object", hint='expected {"events": [...]}')
     events = document.get("events", [])  # distribution omits an empty list (omitempty)

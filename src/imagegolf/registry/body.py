@@ -1,4 +1,5 @@
-"""Reading response bodies: capped while streaming, verified against digest and length."""
+"""Reading response bodies: capped while streaming, verified against digest and length, and
+within the request's deadline (registry/transport.py: a body still arriving then is cut)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,25 @@ from imagegolf.digest import Digest
 from imagegolf.errors import DigestMismatchError
 from imagegolf.oci.limits import check_cap
 from imagegolf.registry.retry import Transient
-from imagegolf.registry.transport import short_reason
+from imagegolf.registry.transport import deadline_error, short_reason
 
 CHUNK = 64 * 1024
 ERROR_BODY_CAP = 64 * 1024
 
 
 def iter_body(response: requests.Response) -> Iterator[bytes]:
-    """The body in chunks; a connection lost mid-body is :class:`Transient`."""
+    """The body in chunks; a connection lost mid-body is :class:`Transient`, unless the request's
+    deadline cut it (transport.Deadline): then RegistryDeadlineExceeded, which is not retried."""
     try:
         yield from response.iter_content(CHUNK)
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
+        late = deadline_error(response)
+        if late is not None:
+            raise late from None
         raise Transient(f"body cut off: {short_reason(error)}") from None
+    late = deadline_error(response)  # a body that ends at the connection's end may have been cut
+    if late is not None:
+        raise late
 
 
 def read_capped(response: requests.Response, cap: int, what: str) -> bytes:
@@ -66,7 +74,8 @@ def read_verified(response: requests.Response, digest: Digest, size: int, what: 
 
 
 def read_error_body(response: requests.Response) -> bytes:
-    """At most ERROR_BODY_CAP bytes of an error answer (never fails)."""
+    """At most ERROR_BODY_CAP bytes of an error answer: what arrived before a failure, except
+    that a body cut by the request's deadline is RegistryDeadlineExceeded."""
     chunks: list[bytes] = []
     total = 0
     try:
@@ -79,4 +88,7 @@ def read_error_body(response: requests.Response) -> bytes:
         pass
     finally:
         response.close()
+    late = deadline_error(response)
+    if late is not None:
+        raise late
     return b"".join(chunks)[:ERROR_BODY_CAP]

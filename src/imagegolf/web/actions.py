@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from imagegolf.contest import disqualify, queue_rejudge, record_push
 from imagegolf.contest.hooks import EVENTS_MEDIA_TYPES, read_envelope
+from imagegolf.web.api import MAX_ID
 from imagegolf.web.errors import WebError
 from imagegolf.web.guard import read_body, read_json_object
 from imagegolf.web.site import Site
@@ -60,7 +61,12 @@ def require_admin(site: Site, request: Request) -> str:
 def _key(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
         raise WebError(400, f"'{field}' must be a submission id or a digest")
-    return str(value).strip()
+    key = str(value).strip()
+    # An id the database cannot hold is a 400 here, not an OverflowError in the query (SQLite
+    # integers are 64-bit); isascii: str.isdigit() is also true of '²', which int() refuses.
+    if key.lstrip("-").isdigit() and not (key.isascii() and key.isdigit() and 1 <= int(key) <= MAX_ID):
+        raise WebError(400, f"'{field}': {key[:30]} is not a submission id (ids run from 1 to {MAX_ID})")
+    return key
 
 
 def router(site: Site) -> APIRouter:
@@ -103,7 +109,8 @@ def router(site: Site) -> APIRouter:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type and media_type not in HOOK_MEDIA_TYPES:
             raise WebError(415, f"Content-Type {media_type}: send {EVENTS_MEDIA_TYPES[0]}")
-        envelope = read_envelope(await read_body(request))
+        body = await read_body(request)
+        envelope = read_envelope(body)  # parsed with json_input's caps (depth, digits, standard JSON)
         contest = await run_in_threadpool(site.contest)
         sender = f"hook@{client_ip(request)}"
 

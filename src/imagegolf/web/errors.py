@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from imagegolf.contest import ContestNotFound, SubmissionNotFound
@@ -53,6 +56,48 @@ def status_of(error: ImagegolfError) -> int:
     return 400
 
 
+_WHERE = {"query": "query parameter", "path": "path parameter", "header": "header", "cookie": "cookie"}
+_BOUNDS = {
+    "greater_than": ("gt", "more than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """One of pydantic's validation errors as a phrase: ``query parameter 'page' must be at most 9``.
+
+    The ``type`` and ``ctx`` keys are pydantic 2's (pydantic_core ErrorType); a type not named
+    here keeps pydantic's own ``msg``.
+    """
+    loc = [str(part) for part in error.get("loc", ())]
+    where = f"{_WHERE[loc[0]]} '{'.'.join(loc[1:])}'" if loc and loc[0] in _WHERE else ".".join(loc)
+    kind, ctx = str(error.get("type", "")), error.get("ctx") or {}
+    if kind == "missing":
+        return f"{where} is required"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        need = "must be a whole number"
+    elif kind == "int_parsing_size":
+        need = "is too large a number"
+    elif kind in _BOUNDS and _BOUNDS[kind][0] in ctx:
+        key, words = _BOUNDS[kind]
+        need = f"must be {words} {ctx[key]}"
+    elif kind == "string_pattern_mismatch" and "pattern" in ctx:
+        need = f"must match {ctx['pattern']}"
+    else:
+        need = f"is invalid: {error.get('msg', 'invalid')}"
+    given = error.get("input")
+    shown = f" (got {given[:40]!r}{'…' if len(given) > 40 else ''})" if isinstance(given, str) else ""
+    return f"{where} {need}{shown}"
+
+
+def invalid_request(errors: Sequence[Any]) -> str:
+    """FastAPI's RequestValidationError.errors() as one short line for a 400 answer."""
+    problems = [_problem(e) for e in errors if isinstance(e, Mapping)] or ["it does not match the API"]
+    return "invalid request: " + "; ".join(problems[:5])
+
+
 def install(app: FastAPI, env: jinja2.Environment) -> None:
     def answer(
         request: Request, status: int, message: str, headers: dict[str, str] | None = None
@@ -79,10 +124,15 @@ def install(app: FastAPI, env: jinja2.Environment) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in error.errors()
-        )
-        return answer(request, 400, f"invalid request: {problems}")
+        # FastAPI answers 422 with pydantic's error list; a wrong query or path value is a bad
+        # request (RFC 9110 §15.5.1), said in one line.
+        return answer(request, 400, invalid_request(error.errors()))
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, _error: ClientDisconnect) -> Response:
+        # The client went away (or web/server.py closed a connection whose body was too slow)
+        # while a handler read the body: nobody is left to answer, and it is not a bug to log.
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -1,7 +1,10 @@
 """Request limits and response headers for every route, as plain ASGI middleware.
 
 - A declared body over ``MAX_BODY`` is refused with 413 before it is read; a streamed body is
-  counted by :func:`read_body` (the only way handlers here read one).
+  counted by :func:`read_body` (the only way handlers here read one), and a JSON body is parsed by
+  :func:`read_json` alone (depth, size and number caps: imagegolf/json_input.py).
+- How long a client may take to send a request head or body is bounded by the server, not here
+  (web/server.py: an ASGI app sees a request only once its head is complete).
 - Every answer carries a strict Content-Security-Policy: scripts and styles only from /static
   (no inline script can run, even if some text escaped its escaping), nothing from elsewhere.
 """
@@ -14,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from imagegolf.json_input import parse_json
 from imagegolf.web.errors import WebError
 
 MAX_BODY = 1024 * 1024
@@ -39,7 +43,13 @@ class Guard:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        # bytes.isdigit() is ASCII only; the length test comes first so that no 5,000-digit number
+        # reaches int() (which refuses over 4,300 digits: sys.set_int_max_str_digits). h11 refuses
+        # a Content-Length of over 20 digits itself; this holds behind any server.
+        digits = declared.lstrip(b"0") if declared is not None else b""
+        if declared is not None and (
+            not declared.isdigit() or len(digits) > len(str(MAX_BODY)) or int(digits or b"0") > MAX_BODY
+        ):
             status = 413 if declared.isdigit() else 400
             await _plain_json(send, status, TOO_LARGE if status == 413 else "bad Content-Length")
             return
@@ -71,12 +81,15 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     return b"".join(chunks)
 
 
+async def read_json(request: Request, *, what: str = "the body", hint: str | None = None) -> Any:
+    """The body as JSON, through :func:`imagegolf.json_input.parse_json` (size, depth and number
+    caps, standard JSON only): a body it refuses is a BadInputError, which errors.py answers 400
+    (413 for LimitExceededError), never a RecursionError and a 500."""
+    return parse_json(await read_body(request), what=what, max_bytes=MAX_BODY, hint=hint)
+
+
 async def read_json_object(request: Request) -> dict[str, Any]:
-    body = await read_body(request)
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WebError(400, f"the body is not JSON: {error}") from None
+    document = await read_json(request, hint="send a JSON object")
     if not isinstance(document, dict):
         raise WebError(400, "the body must be a JSON object")
     return document
