@@ -24,10 +24,13 @@ from imagegolf.registry.credentials import Credentials
 from imagegolf.registry.errors import NotFound, RegistryProtocolError, RegistryRefused
 from imagegolf.registry.protocol import (
     MANIFEST_ACCEPT,
+    NOT_MODIFIED,
+    NotModified,
     Scopes,
     check_reference,
     check_repository,
     content_type,
+    if_none_match,
     pull_scope,
     push_scope,
     registry_error,
@@ -108,16 +111,37 @@ class RegistryClient:
 
     def head_manifest(self, repository: str, reference: str) -> tuple[Digest, str, int] | None:
         """``(digest, media type, size)`` of a manifest, or None when it does not exist."""
-        path = f"/v2/{check_repository(repository)}/manifests/{check_reference(reference)}"
+        found = self.head_manifest_if_changed(repository, reference, None)
+        if isinstance(found, NotModified):  # never: without a condition, expect() refuses a 304
+            raise RegistryProtocolError(f"registry {self.registry} answered 304 to an unconditional HEAD")
+        return found
 
-        def head() -> tuple[Digest | None, str, int] | None:
-            response = self.request(
-                "HEAD", path, scopes=pull_scope(repository), headers={"Accept": MANIFEST_ACCEPT}
-            )
+    def head_manifest_if_changed(
+        self, repository: str, reference: str, known: Digest | None
+    ) -> tuple[Digest, str, int] | NotModified | None:
+        """:meth:`head_manifest`, sending ``If-None-Match: "<known>"`` when ``known`` is given.
+
+        ``NOT_MODIFIED`` when the registry answers 304: the reference still names ``known``
+        (distribution 2.8 resolves the tag and compares the digest before it reads the manifest;
+        its 304 carries no digest). A registry that ignores the header answers 200 as usual.
+        """
+        path = f"/v2/{check_repository(repository)}/manifests/{check_reference(reference)}"
+        headers = {"Accept": MANIFEST_ACCEPT, **(if_none_match(known) if known is not None else {})}
+        ok = {200, 304} if known is not None else {200}
+
+        def head() -> tuple[Digest | None, str, int] | NotModified | None:
+            response = self.request("HEAD", path, scopes=pull_scope(repository), headers=headers)
+            if response.status_code in (200, 304, 404):
+                # A HEAD has no body: reading it (b"") lets close() hand the connection back to the
+                # pool; closing a streamed response unread closes its connection (a new TCP and TLS
+                # handshake for every HEAD of a poll).
+                _ = response.content
             if response.status_code == 404:
                 response.close()
                 return None
-            self.expect(response, {200}, f"find the manifest {repository}:{reference}")
+            self.expect(response, ok, f"find the manifest {repository}:{reference}")
+            if response.status_code == 304:
+                return NOT_MODIFIED
             header = response.headers.get("Docker-Content-Digest")
             length = response.headers.get("Content-Length", "")
             if header and length.isdigit():
@@ -125,8 +149,8 @@ class RegistryClient:
             return None, "", 0  # HEAD said too little: GET it below
 
         found = self.retrying(f"find the manifest {repository}:{reference}", head)
-        if found is None:
-            return None
+        if found is None or isinstance(found, NotModified):
+            return found
         digest, media_type, size = found
         if digest is None:
             raw, media_type = self.get_manifest(repository, reference)

@@ -21,6 +21,28 @@ _REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
+class NotModified:
+    """A registry's 304 to a conditional request: what the client named is still current."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_MODIFIED"
+
+
+NOT_MODIFIED = NotModified()
+
+
+def if_none_match(digest: Digest) -> dict[str, str]:
+    """The header that asks for a manifest only if it is no longer ``digest``.
+
+    distribution (2.8, registry/handlers/manifests.go ``etagMatch``) compares each If-None-Match
+    header with the digest, quoted or bare, as a whole string: one quoted digest matches; a list,
+    a weak ``W/"…"`` or ``*`` never does (it then answers 200, as without the header).
+    """
+    return {"If-None-Match": f'"{digest}"'}
+
+
 def pull_scope(repository: str) -> Scopes:
     return (f"repository:{repository}:pull",)
 
