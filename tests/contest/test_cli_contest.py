@@ -10,6 +10,7 @@ import pytest
 
 from imagegolf import elf
 from imagegolf.cli.images import program_image
+from imagegolf.db import open_database
 from imagegolf.platform import DEFAULT
 from imagegolf.registry import open_registry
 from tests.cli.run_cli import cli
@@ -50,6 +51,14 @@ def test_watch_once_judges_and_board_history_export_show_it(contest_db: str, doc
     assert sorted(r["entrant"] for r in rows) == ["amy", "bob", "cat"]
     exported = json.loads(cli("contest", "export", "--db", contest_db, "--json").text)
     assert len(exported["submissions"]) == 3
+    # The derived tables lost (a hand edit, a bad restore): reindex rebuilds them from the events.
+    with open_database(contest_db) as db:
+        db.run(lambda tx: tx.execute("DELETE FROM entrant_best"))
+    assert json.loads(cli("contest", "board", "--db", contest_db, "--json").text)["board"] == []
+    reindexed = cli("contest", "reindex", "--db", contest_db)
+    assert reindexed.code == 0, reindexed.stderr
+    assert "3 submissions, 3 entrants, 2 on the board, 0 pending" in reindexed.text
+    assert json.loads(cli("contest", "board", "--db", contest_db, "--json").text) == data
 
 
 def test_disqualify_and_rejudge(contest_db: str, dockerd: Dockerd) -> None:

@@ -288,6 +288,7 @@ class Row:
     platforms: list[str] = field(default_factory=list)  # an index's entries, in order
     amd64_digest: str | None = None  # an index's linux/amd64 entry
     state: SubmissionState | None = None
+    judged: dict[str, Any] | None = None  # the judgement in effect, as its event holds it
     pull: subprocess.CompletedProcess[bytes] | None = None
     docker_size: int | None = None
     docker_arch: str | None = None
@@ -295,14 +296,14 @@ class Row:
 
     @property
     def judgement(self) -> dict[str, Any]:
-        assert self.state is not None and self.state.judgement is not None, "not judged"
-        return self.state.judgement
+        assert self.judged is not None, "not judged"
+        return self.judged
 
     @property
     def docker_classic(self) -> int | None:
-        if self.state is None or self.state.judgement is None or not self.state.judgement.get("metrics"):
+        if self.judged is None or not self.judged.get("metrics"):
             return None
-        return int(self.state.judgement["metrics"]["docker_classic"])
+        return int(self.judged["metrics"]["docker_classic"])
 
 
 @dataclass
@@ -508,9 +509,9 @@ def registry_got(row: Row) -> str:
 
 
 def layer_types(row: Row) -> str:
-    if row.state is None or row.state.judgement is None:
+    if row.judged is None:
         return "—"
-    return ", ".join(f"`{layer['media_type']}`" for layer in row.state.judgement.get("layers", [])) or "—"
+    return ", ".join(f"`{layer['media_type']}`" for layer in row.judged.get("layers", [])) or "—"
 
 
 def cell(text: str) -> str:
@@ -543,8 +544,8 @@ def make_table(result: Interop) -> str:
             continue
         judged = "—"
         verdict = row.state.status if row.state else "no submission"
-        if row.state and row.state.judgement:
-            judged = str(row.state.judgement.get("platform") or "—")
+        if row.judged:
+            judged = str(row.judged.get("platform") or "—")
         classic = "—" if row.docker_classic is None else str(row.docker_classic)
         lines.append(
             f"| {client} | {entry.operation} | {entry.tag} | {registry_got(row)} | {layer_types(row)} | "
@@ -659,7 +660,9 @@ def interop(
             heads = db.run(lambda tx: q.tag_heads(tx, contest.id), write=False)
             for tag, state in states.items():
                 if tag in rows:  # the judged event, read as the organiser's pages read it
-                    rows[tag].state = submission_detail(db, contest, state.submission.id).state
+                    detail = submission_detail(db, contest, state.submission.id)
+                    rows[tag].state = detail.state
+                    rows[tag].judged = detail.judgement.to_json() if detail.judgement else None
 
         began = time.monotonic()
         for row in rows.values():
@@ -724,7 +727,7 @@ def test_each_client_s_push_is_accepted_at_the_size_docker_images_shows(
     # Pinned: the digest the client said it pushed is what the registry serves and what was submitted.
     assert row.reported is not None and row.served == row.reported
     assert row.state is not None, f"no submission for {entry.tag}: {interop.watch_output}"
-    assert (row.state.submission.entrant, row.state.submission.digest) == (entry.tag, row.reported)
+    assert (row.state.submission.entrant, str(row.state.submission.digest)) == (entry.tag, row.reported)
     judgement = row.judgement
     assert row.state.status == "ACCEPTED", row.state.reason
     assert judgement["verdict"] == "ACCEPTED", judgement["reason"]
@@ -770,9 +773,9 @@ def test_no_two_entrants_share_a_layer(interop: Interop) -> None:
     """Each entrant built its own layer, so the board ranks all of them (no duplicates)."""
     layers: dict[str, str] = {}
     for row in interop.rows.values():
-        if row.state is None or row.state.judgement is None:
+        if row.judged is None:
             continue
-        for layer in row.state.judgement["layers"]:
+        for layer in row.judged["layers"]:
             assert layer["digest"] not in layers, (row.entry.tag, layers.get(layer["digest"]))
             layers[layer["digest"]] = row.entry.tag
         assert row.state.duplicate_of is None

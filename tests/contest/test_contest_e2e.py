@@ -12,10 +12,11 @@ import pytest
 
 from imagegolf import elf
 from imagegolf.cli.images import program_image
-from imagegolf.contest import Contest, create_contest, history, snapshot
+from imagegolf.contest import Contest, SubmissionDetail, create_contest, entrant, snapshot, submission_detail
 from imagegolf.contest.watch import poll_once
 from imagegolf.contest.worker import Outcome, Worker, WorkerOptions
 from imagegolf.db import Database
+from imagegolf.digest import Digest
 from imagegolf.engine.client import Engine
 from imagegolf.oci import Image
 from imagegolf.platform import DEFAULT
@@ -60,6 +61,11 @@ def judge_all(db: Database, contest: Contest, engine: Engine, client: RegistryCl
     return outcomes
 
 
+def detail(db: Database, contest: Contest, name: str) -> SubmissionDetail:
+    """The first submission of entrant ``name``, with its whole judgement."""
+    return submission_detail(db, contest, entrant(db, contest, name).states[0].submission.id)
+
+
 def test_pushed_tags_reach_the_board_with_verdicts_order_and_tie_break(
     db: Database, contest: Contest, client: RegistryClient, podman_engine: Engine
 ) -> None:
@@ -82,12 +88,13 @@ def test_pushed_tags_reach_the_board_with_verdicts_order_and_tie_break(
     ]
     assert standings.unranked == ("cat",)
     assert [(p.entrant, p.size) for p in standings.records] == [("amy", 72), ("dan", 71)]
-    cat = history(db, contest, "cat")[0]
-    assert cat.status == "WRONG_OUTPUT" and cat.judgement is not None
-    assert cat.judgement["runs"][0]["stdout"] == "goodbye\n"
-    dan = history(db, contest, "dan")[0].judgement
-    assert dan is not None and dan["entry"]["path"] == "/a" and "e_machine" in dan["entry"]["explain"]
-    assert dan["layers"][0]["digest"].startswith("sha256:") and dan["metrics"]["docker_classic"] == 71
+    cat = detail(db, contest, "cat")
+    assert cat.state.status == "WRONG_OUTPUT" and cat.judgement is not None
+    assert cat.judgement.runs[0].stdout == "goodbye\n"
+    dan = detail(db, contest, "dan").judgement
+    assert dan is not None and dan.entry is not None
+    assert dan.entry["path"] == "/a" and "e_machine" in dan.entry["explain"]
+    assert str(dan.layers[0].digest).startswith("sha256:") and dan.metric("docker_classic") == 71
 
 
 def test_a_repushed_tag_is_a_new_submission_and_a_moved_tag_never_changes_a_judged_result(
@@ -97,13 +104,14 @@ def test_a_repushed_tag_is_a_new_submission_and_a_moved_tag_never_changes_a_judg
     poll_once(db, contest, client)  # pinned: amy → good
     bad = push(client, contest, "amy", "oops")  # the tag moves before the judge got to it
     judge_all(db, contest, podman_engine, client)
-    (first,) = history(db, contest, "amy")
-    assert first.submission.digest == good and first.status == "ACCEPTED"  # the pinned digest was judged
+    (first,) = entrant(db, contest, "amy").states
+    assert str(first.submission.digest) == good and first.status == "ACCEPTED"  # the pinned digest was judged
     assert [i.digest for i in poll_once(db, contest, client)] == [bad]  # the move is a new submission
     judge_all(db, contest, podman_engine, client)
-    states = history(db, contest, "amy")
-    assert [(s.submission.digest, s.status) for s in states] == [(good, "ACCEPTED"), (bad, "WRONG_OUTPUT")]
-    assert snapshot(db, contest).standings.board[0].best.submission.digest == good
+    states = entrant(db, contest, "amy").states
+    found = [(str(s.submission.digest), s.status) for s in states]
+    assert found == [(good, "ACCEPTED"), (bad, "WRONG_OUTPUT")]
+    assert snapshot(db, contest).standings.board[0].best.submission.digest == Digest.parse(good)
     push(client, contest, "amy", PHRASE)  # back to a digest it held: not a new submission
     assert [i.note for i in poll_once(db, contest, client)] == ["already submitted"]
 
@@ -126,6 +134,7 @@ def test_a_digest_already_judged_is_not_judged_again(
     poll_once(db, versions, client)
     outcomes = judge_all(db, versions, podman_engine, client)
     assert [o.action for o in outcomes] == ["reused"]
-    first, second = history(db, versions, "amy")  # the pattern maps amy-v2 to amy
+    first, second = entrant(db, versions, "amy").states  # the pattern maps amy-v2 to amy
     assert second.submission.tag == "amy-v2" and second.status == "ACCEPTED"
-    assert second.judgement is not None and second.judgement["reused_from"] == first.submission.id
+    judgement = submission_detail(db, versions, second.submission.id).judgement
+    assert judgement is not None and judgement.reused_from == first.submission.id

@@ -43,7 +43,7 @@ def test_a_tag_and_digest_is_one_submission_however_often_seen(db: Database) -> 
     again = record_push(db, contest, "amy", DIGEST, via="poll")
     other_tag = record_push(db, contest, "amy-2", DIGEST, via="poll")
     assert first.submission_id and again.submission_id is None and other_tag.submission_id
-    assert db.run(lambda tx: q.queue_counts(tx), write=False) == {"queued": 2}
+    assert db.run(lambda tx: q.queue_counts(tx), write=False) == {"queued": 2, "running": 0}
 
 
 def test_a_job_is_leased_to_one_worker_and_reclaimed_after_its_lease(db: Database) -> None:

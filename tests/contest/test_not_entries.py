@@ -171,10 +171,10 @@ def not_entry_logs(caplog: pytest.LogCaptureFixture, pushed: Pushed) -> list[str
 def check_only_the_image(db: Database, contest: Contest, repo: Repository, via: str) -> None:
     """One submission (the image), one job (its judging); the rest remembered as seen."""
     submissions = db.run(lambda tx: q.submissions(tx, contest.id), write=False)
-    assert [(s.tag, s.digest, s.entrant, s.via) for s in submissions] == [
+    assert [(s.tag, str(s.digest), s.entrant, s.via) for s in submissions] == [
         ("amy", repo.image.digest, "amy", via)
     ]
-    assert db.run(lambda tx: q.queue_counts(tx, contest.id), write=False) == {"queued": 1}
+    assert db.run(lambda tx: q.queue_counts(tx, contest.id), write=False) == {"queued": 1, "running": 0}
     events = db.run(lambda tx: q.events(tx, contest.id), write=False)
     assert [e.kind for e in events] == ["contest_created", "submitted"]
     heads = db.run(lambda tx: q.tag_heads(tx, contest.id), write=False)

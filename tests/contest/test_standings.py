@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from imagegolf.contest.standings import DISQUALIFIED, QUEUED, RETRYING, derive
-from imagegolf.db.records import EventRow, SubmissionRow
+from imagegolf.contest.standings import Status, derive
+from imagegolf.db.records import EventKind, EventRow, SubmissionRow
+from imagegolf.digest import Digest
 
 METRIC = "docker_classic"
+DISQUALIFIED, QUEUED, RETRYING = Status.DISQUALIFIED, Status.QUEUED, Status.RETRYING
+START = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 
 
 class Log:
@@ -17,13 +21,16 @@ class Log:
 
     def push(self, entrant: str, digest: str, second: int, tag: str | None = None) -> int:
         sid = len(self.submissions) + 1
-        at = f"2026-11-28T10:00:{second:02d}.000000Z"
-        self.submissions.append(SubmissionRow(sid, 1, entrant, tag or entrant, digest, at, "poll"))
+        at = START + dt.timedelta(seconds=second)
+        self.submissions.append(
+            SubmissionRow(sid, 1, entrant, tag or entrant, Digest.parse(digest), at, "poll")
+        )
         return sid
 
     def event(self, sid: int, kind: str, data: dict[str, Any]) -> None:
         digest = self.submissions[sid - 1].digest
-        self.events.append(EventRow(len(self.events) + 1, 1, "t", kind, sid, digest, "test", data))
+        at = START + dt.timedelta(minutes=len(self.events))
+        self.events.append(EventRow(len(self.events) + 1, 1, at, EventKind(kind), sid, digest, "test", data))
 
     def judged(self, sid: int, verdict: str, size: int | None = None, layers: tuple[str, ...] = ()) -> None:
         metrics = (
@@ -41,16 +48,20 @@ class Log:
                 "reason": verdict.lower(),
                 "metrics": metrics,
                 "manifest_digest": self.submissions[sid - 1].digest,
-                "layers": [{"digest": d, "size": 1} for d in layers],
+                "layers": [{"digest": layer, "size": 1} for layer in layers],
             },
         )
 
-    def derive(self, jobs: dict[int, str] | None = None) -> Any:
-        return derive(self.submissions, self.events, METRIC, jobs)
+    def derive(self, running: frozenset[int] = frozenset()) -> Any:
+        return derive(self.submissions, self.events, METRIC, running)
 
 
 def d(n: int) -> str:
     return f"sha256:{n:064x}"
+
+
+def L(name: str) -> str:
+    return "sha256:" + name.encode().hex().rjust(64, "0")
 
 
 def test_best_accepted_per_entrant_smallest_first() -> None:
@@ -59,10 +70,10 @@ def test_best_accepted_per_entrant_smallest_first() -> None:
     b1 = log.push("bob", d(2), 2)
     a2 = log.push("alice", d(3), 3)
     w = log.push("carol", d(4), 4)
-    log.judged(a1, "ACCEPTED", 500, ("sha256:l1",))
-    log.judged(b1, "ACCEPTED", 300, ("sha256:l2",))
-    log.judged(a2, "ACCEPTED", 200, ("sha256:l3",))
-    log.judged(w, "WRONG_OUTPUT", 10, ("sha256:l4",))
+    log.judged(a1, "ACCEPTED", 500, (L("l1"),))
+    log.judged(b1, "ACCEPTED", 300, (L("l2"),))
+    log.judged(a2, "ACCEPTED", 200, (L("l3"),))
+    log.judged(w, "WRONG_OUTPUT", 10, (L("l4"),))
     s = log.derive()
     assert [(r.place, r.entrant, r.size, r.best.submission.id) for r in s.board] == [
         (1, "alice", 200, a2),
@@ -81,8 +92,8 @@ def test_a_tie_goes_to_whoever_reached_the_size_first() -> None:
     log = Log()
     late = log.push("zed", d(1), 9)
     early = log.push("amy", d(2), 5)
-    log.judged(late, "ACCEPTED", 71, ("sha256:a",))  # judged first, but pushed later
-    log.judged(early, "ACCEPTED", 71, ("sha256:b",))
+    log.judged(late, "ACCEPTED", 71, (L("a"),))  # judged first, but pushed later
+    log.judged(early, "ACCEPTED", 71, (L("b"),))
     s = log.derive()
     assert [r.entrant for r in s.board] == ["amy", "zed"]
     assert [p.entrant for p in s.records] == ["amy"]  # an equal size is not a new record
@@ -92,8 +103,8 @@ def test_within_one_entrant_the_first_of_equal_sizes_is_the_best() -> None:
     log = Log()
     first = log.push("amy", d(1), 1)
     second = log.push("amy", d(2), 2, tag="amy-v2")
-    log.judged(first, "ACCEPTED", 71, ("sha256:a",))
-    log.judged(second, "ACCEPTED", 71, ("sha256:b",))
+    log.judged(first, "ACCEPTED", 71, (L("a"),))
+    log.judged(second, "ACCEPTED", 71, (L("b"),))
     assert log.derive().board[0].best.submission.id == first
 
 
@@ -103,10 +114,10 @@ def test_a_copy_of_another_entrants_accepted_image_is_rejected_naming_the_origin
     same_manifest = log.push("carol", d(1), 2)
     same_layer = log.push("erin", d(3), 3)
     own_retag = log.push("dave", d(1), 4, tag="dave-again")
-    log.judged(original, "ACCEPTED", 71, ("sha256:layer",))
-    log.judged(same_manifest, "ACCEPTED", 71, ("sha256:layer",))
-    log.judged(same_layer, "ACCEPTED", 71, ("sha256:layer",))
-    log.judged(own_retag, "ACCEPTED", 71, ("sha256:layer",))
+    log.judged(original, "ACCEPTED", 71, (L("layer"),))
+    log.judged(same_manifest, "ACCEPTED", 71, (L("layer"),))
+    log.judged(same_layer, "ACCEPTED", 71, (L("layer"),))
+    log.judged(own_retag, "ACCEPTED", 71, (L("layer"),))
     s = log.derive()
     carol, erin, dave2 = s.state(same_manifest), s.state(same_layer), s.state(own_retag)
     assert carol is not None and erin is not None and dave2 is not None
@@ -121,8 +132,8 @@ def test_a_copy_of_a_rejected_image_is_not_a_duplicate() -> None:
     log = Log()
     wrong = log.push("dave", d(1), 1)
     later = log.push("carol", d(2), 2)
-    log.judged(wrong, "WRONG_OUTPUT", 71, ("sha256:layer",))
-    log.judged(later, "ACCEPTED", 71, ("sha256:layer",))
+    log.judged(wrong, "WRONG_OUTPUT", 71, (L("layer"),))
+    log.judged(later, "ACCEPTED", 71, (L("layer"),))
     assert log.derive().state(later).status == "ACCEPTED"  # type: ignore[union-attr]
 
 
@@ -130,8 +141,8 @@ def test_disqualification_and_rejudge_rewrite_the_board_and_timeline() -> None:
     log = Log()
     a = log.push("amy", d(1), 1)
     b = log.push("bob", d(2), 2)
-    log.judged(a, "ACCEPTED", 100, ("sha256:a",))
-    log.judged(b, "ACCEPTED", 50, ("sha256:b",))
+    log.judged(a, "ACCEPTED", 100, (L("a"),))
+    log.judged(b, "ACCEPTED", 50, (L("b"),))
     log.event(b, "disqualified", {"reason": "stdout came from the host"})
     s = log.derive()
     assert s.state(b).status == DISQUALIFIED  # type: ignore[union-attr]
@@ -146,11 +157,12 @@ def test_disqualification_and_rejudge_rewrite_the_board_and_timeline() -> None:
 def test_pending_states() -> None:
     log = Log()
     queued = log.push("amy", d(1), 1)
+    assert log.derive().state(queued).status is QUEUED  # type: ignore[union-attr]
     judging = log.push("bob", d(2), 2)
     retrying = log.push("cat", d(3), 3)
     log.event(retrying, "pull_failed", {"reason": "registry down", "retry_at": "later"})
-    s = log.derive({queued: "queued", judging: "running", retrying: "queued"})
+    s = log.derive(frozenset({judging}))
     assert [st.status for st in s.states] == [QUEUED, "JUDGING", RETRYING]
     assert s.pending == 3 and s.board == ()
-    log.judged(retrying, "ACCEPTED", 9, ("sha256:c",))
+    log.judged(retrying, "ACCEPTED", 9, (L("c"),))
     assert log.derive().state(retrying).status == "ACCEPTED"  # type: ignore[union-attr]

@@ -7,10 +7,11 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from imagegolf.contest import Contest, create_contest, record_push
+from imagegolf.contest import Contest, create_contest, derived, record_push
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.clock import format_time
+from imagegolf.db.records import EventKind
 
 REPOSITORY = "127.0.0.1:5000/contest"
 PHRASE = "hello IDBS engineering"
@@ -19,8 +20,12 @@ XSS = "<script>alert(1)</script>"
 
 
 def at(minutes: float) -> str:
-    """A pinned time, ``minutes`` after T0: ties are broken on first-seen times."""
-    return format_time(T0 + dt.timedelta(minutes=minutes))
+    """A pinned time, ``minutes`` after T0, as stored: ties are broken on first-seen times."""
+    return format_time(moment(minutes))
+
+
+def moment(minutes: float) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
 
 
 def digest(text: str) -> str:
@@ -116,12 +121,11 @@ def judge(
     """Append the worker's ``judged`` event for a submission and mark its job done; the event id."""
     row = db.run(lambda tx: q.submission(tx, submission_id), write=False)
     assert row is not None
-    data = judged_data(verdict, size, manifest=row.digest, **details)
+    data = judged_data(verdict, size, manifest=str(row.digest), **details)
 
     def write(tx: Transaction) -> int:
-        event_id = q.append_event(
-            tx, contest.id, kind, "worker:testhost:1:0", data, submission_id=submission_id, digest=row.digest
-        )
+        # derived.record: the event, and the standings it changes, in one transaction (as the worker).
+        event_id = derived.record(tx, contest, EventKind(kind), "worker:testhost:1:0", data, submission=row)
         # The worker's lease bookkeeping is not what these tests are about: the job is simply done.
         tx.execute("UPDATE jobs SET state = 'done' WHERE submission_id = ?", (submission_id,))
         return event_id

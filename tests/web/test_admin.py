@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from imagegolf.contest import Contest, contest_events
+from imagegolf.contest import Contest, events
 from imagegolf.db import Database
-from imagegolf.db import queries as q
 from tests.web.conftest import ADMIN_TOKEN, TestClient, client_for
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -52,7 +51,7 @@ def test_disqualify_is_recorded_with_the_actor(
         "reason": "copied",
         "actor": "admin@testclient",
     }
-    event = contest_events(db, contest)[-1]
+    (event,) = events(db, contest, limit=1, newest_first=True)
     assert (event.kind, event.submission_id, event.actor, event.data) == (
         "disqualified",
         field["alice"],
@@ -73,13 +72,14 @@ def test_rejudge_queues_jobs_and_records_who(
     )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"queued": [field["carol"], field["alice"]], "actor": "admin@testclient"}
-    event = contest_events(db, contest)[-1]
+    (event,) = events(db, contest, limit=1, newest_first=True)
     assert (event.kind, event.actor, event.data["submissions"]) == (
         "admin",
         "admin@testclient",
         [field["carol"], field["alice"]],
     )
-    states = db.run(lambda tx: q.job_states(tx, contest.id), write=False)
+    jobs = "SELECT submission_id, state FROM jobs WHERE kind = 'rejudge'"
+    states = {r["submission_id"]: r["state"] for r in db.run(lambda tx: tx.query(jobs), write=False)}
     assert states[field["carol"]] == "queued" and states[field["alice"]] == "queued"
     every = client.post("/api/admin/rejudge", json={"all": True}, headers=AUTH).json()
     assert sorted(every["queued"]) == sorted(v for k, v in field.items() if k != "dave")  # every judged one

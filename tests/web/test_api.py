@@ -21,7 +21,7 @@ def test_board_order_tie_and_duplicate(client: TestClient, field: dict[str, int]
     ]  # alice was first at 73
     assert board["board"][1]["submissions"] == 2 and board["board"][1]["accepted"] == 2
     assert board["unranked"] == ["mallory", "carol", "dave"]
-    assert board["pending"] == 1 and board["queue"] == {"queued": 1, "done": 5}
+    assert board["pending"] == 1 and board["queue"] == {"queued": 1, "running": 0}
     mallory = client.get(f"/api/submissions/{field['mallory']}").json()
     assert mallory["status"] == "REJECTED_IMAGE" and mallory["verdict"] == "ACCEPTED"
     assert mallory["duplicate_of"] == field["alice"] and "duplicate" in mallory["reason"]
@@ -138,3 +138,11 @@ def test_same_answers_on_postgresql_and_sqlite(any_db: Database) -> None:
         assert [(r["entrant"], r["place"]) for r in board] == [("alice", 1), ("bob", 2)]
         assert client.get("/").status_code == 200
         assert len(client.get("/api/export.csv").text.splitlines()) == 3
+
+
+@pytest.mark.parametrize("key", ["99999999999999999999999", "9" * 5000, "4611686018427387905", "²"])
+def test_an_id_beyond_any_database_is_not_found_not_a_fault(client: TestClient, key: str) -> None:
+    for path in (f"/api/submissions/{key}", f"/submissions/{key}"):
+        answer = client.get(path)
+        assert answer.status_code == 404, (path[:40], answer.status_code, answer.text[:200])
+        assert "Traceback" not in answer.text

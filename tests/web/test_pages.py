@@ -57,7 +57,7 @@ def test_the_board_shows_places_sizes_and_the_rest(client: TestClient, field: di
     unranked = html.split('class="unranked"')[1].split("</ul>")[0]
     assert "mallory" in unranked and "carol" in unranked and "dave" in unranked
     assert "Latest events" in html and "<svg" in html
-    assert 'data-live="/fragments/board"' in html and "/static/live.js?v=" in html
+    assert 'data-live="/fragments/board?page=1"' in html and "/static/live.js?v=" in html
 
 
 def test_the_submission_page_has_the_evidence(client: TestClient, field: dict[str, int]) -> None:
@@ -159,9 +159,15 @@ def test_static_files_are_served_locally(client: TestClient) -> None:
 
 def test_the_fragment_carries_its_etag(client: TestClient, field: dict[str, int]) -> None:
     fragment = client.get("/fragments/board")
-    assert fragment.headers["x-imagegolf-etag"] == client.get("/api/version").json()["etag"]
-    assert fragment.headers["cache-control"] == "no-store"
+    tag = fragment.headers["x-imagegolf-etag"]
+    assert tag == client.get("/api/version").json()["etag"] + ".1"  # the version's tag, page 1
+    assert fragment.headers["etag"] == f'"{tag}"' and fragment.headers["cache-control"] == "no-cache"
     assert "<html" not in fragment.text and "leaderboard" in fragment.text
+    # As live.js asks: nothing changed, a 304 without a body; an older version, the new one.
+    same = client.get("/fragments/board", headers={"If-None-Match": f'"{tag}"'})
+    assert same.status_code == 304 and same.content == b""
+    older = client.get("/fragments/board", headers={"If-None-Match": '"0-0-0.1"'})
+    assert older.status_code == 200 and older.headers["x-imagegolf-etag"] == tag
 
 
 def test_a_server_fault_is_a_500_without_a_traceback(
@@ -172,7 +178,7 @@ def test_a_server_fault_is_a_500_without_a_traceback(
     def broken() -> None:
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr(site, "snapshot", broken)
+    monkeypatch.setattr(site, "version", broken)
     api = client.get("/api/board")
     assert api.status_code == 500 and "a bug in imagegolf" in api.json()["error"]
     page = client.get("/")

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from imagegolf.contest.standings import RecordPoint
+from imagegolf.digest import Digest
 from imagegolf.web.timeline_svg import timeline_svg
 from tests.web import seed
 
@@ -14,7 +15,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def point(entrant: str, size: int, minutes: float, previous: int | None = None, n: int = 1) -> RecordPoint:
-    return RecordPoint(seed.at(minutes), entrant, size, n, seed.digest(entrant), entrant, previous)
+    digest = Digest.parse(seed.digest(entrant))
+    return RecordPoint(seed.moment(minutes), entrant, size, n, digest, entrant, previous)
 
 
 LADDER = [
@@ -74,6 +76,6 @@ def test_scale_is_checked() -> None:
 
 def test_the_line_runs_until_a_given_time() -> None:
     short = timeline_svg([point("alice", 73, 0)])
-    longer = timeline_svg([point("alice", 73, 0)], until=seed.at(60 * 24))
+    longer = timeline_svg([point("alice", 73, 0)], until=seed.moment(60 * 24))
     assert short != longer
     ET.fromstring(longer)

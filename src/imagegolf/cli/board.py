@@ -17,34 +17,39 @@ def print_board(db: Database, contest: Contest, ctx: Context) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from imagegolf.contest import snapshot
+    from imagegolf.contest import board, records
 
-    snap = snapshot(db, contest)
-    standings = snap.standings
+    first = board(db, contest)
     console = Console(file=ctx.stdout, width=None if ctx.stdout.isatty() else 140, highlight=False)
     table = Table(
         title=f"{contest.name}: {contest.phrase!r}, ranked by {contest.metric}", title_justify="left"
     )
     for name in ("#", "entrant", contest.metric, "tag", "digest", "reached"):
         table.add_column(name, justify="right" if name in ("#", contest.metric) else "left", no_wrap=True)
-    for row in standings.board:
-        s = row.best.submission
-        table.add_row(
-            str(row.place),
-            Text(row.entrant),
-            f"{human_size(row.size)} ({row.size})",
-            Text(s.tag),
-            s.digest[:19],
-            s.first_seen[:19].replace("T", " "),
-        )
+    for number in range(1, first.page.count + 1):  # a page of entrants at a time
+        view = first if number == 1 else board(db, contest, number)
+        for row in view.rows:
+            s = row.best.submission
+            table.add_row(
+                str(row.place),
+                Text(row.entrant),
+                f"{human_size(row.size)} ({row.size})",
+                Text(s.tag),
+                str(s.digest)[:19],
+                f"{s.first_seen:%Y-%m-%d %H:%M:%S}",
+            )
     console.print(table)
-    if standings.unranked:
-        console.print(Text("no accepted image yet: " + ", ".join(standings.unranked)))
-    if standings.pending:
-        console.print(Text(f"{standings.pending} submission(s) waiting to be judged"))
+    totals = first.totals
+    if first.unranked:
+        names = ", ".join(state.submission.entrant for state in first.unranked)
+        more = totals.entrants - totals.ranked - len(first.unranked)
+        console.print(Text(f"no accepted image yet: {names}" + (f" and {more} more" if more > 0 else "")))
+    if totals.pending:
+        console.print(Text(f"{totals.pending} submission(s) waiting to be judged"))
     console.print(Text("record timeline:"))
-    for point in standings.records:
+    timeline = records(db, contest)
+    for point in timeline:
         broke = f" (was {point.previous})" if point.previous is not None else ""
-        console.print(Text(f"  {point.at[:19].replace('T', ' ')}  {point.size:>9} B  {point.entrant}{broke}"))
-    if not standings.records:
+        console.print(Text(f"  {point.at:%Y-%m-%d %H:%M:%S}  {point.size:>9} B  {point.entrant}{broke}"))
+    if not timeline:
         console.print(Text("  no record yet"))

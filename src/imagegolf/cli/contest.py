@@ -23,7 +23,7 @@ from imagegolf.cli.message import DEFAULT_MESSAGE
 from imagegolf.errors import UsageError
 
 if TYPE_CHECKING:
-    from imagegolf.contest import Contest, Intake, SubmissionState
+    from imagegolf.contest import Contest, Intake
     from imagegolf.contest.worker import Outcome
     from imagegolf.db import Database
     from imagegolf.registry import RegistryClient
@@ -92,6 +92,14 @@ def register(sub: Any) -> None:
     )
     watch.add_argument("--interval", type=float, default=5.0, metavar="S", help="seconds between polls (5)")
     watch.add_argument(
+        "--poll-workers",
+        type=int,
+        default=8,
+        metavar="N",
+        help="tags a poll HEADs at once, 1 to 10 (8); a tag whose digest is known is asked with "
+        "If-None-Match, which distribution answers 304 without reading the manifest",
+    )
+    watch.add_argument(
         "--workers", type=int, default=2, metavar="N", help="judge workers in this process (2)"
     )
     watch.add_argument("--lease", type=float, default=60.0, metavar="S", help="job lease (60)")
@@ -148,6 +156,11 @@ def register(sub: Any) -> None:
     disqualify.add_argument("--reason", required=True)
     disqualify.add_argument("--actor", default="admin", help="who, in the events (admin)")
     disqualify.set_defaults(handler=run_disqualify)
+
+    reindex = _sub(
+        commands, "reindex", "rebuild the derived standings (board, statuses, timeline) from the events"
+    )
+    reindex.set_defaults(handler=run_reindex)
 
 
 def _sub(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -285,12 +298,14 @@ def _logging(ctx: Context) -> None:
 
 
 def run_watch(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest.watch import poll_once, watch
+    from imagegolf.contest.watch import MAX_POLL_WORKERS, poll_once, watch
     from imagegolf.contest.worker import Worker, WorkerOptions, run_workers
     from imagegolf.engine import connect
 
     if not 1 <= args.workers <= 16:
         raise UsageError(f"--workers {args.workers}: give between 1 and 16")
+    if not 1 <= args.poll_workers <= MAX_POLL_WORKERS:
+        raise UsageError(f"--poll-workers {args.poll_workers}: give between 1 and {MAX_POLL_WORKERS}")
     _logging(ctx)
     said = _printer(ctx)
     with opened(args, ctx) as (db, contest), connect(ctx.environ) as engine:
@@ -298,7 +313,7 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
         options = WorkerOptions(lease_s=args.lease, contest_id=contest.id)
         said(f"watching {contest.watched} for contest {contest.name!r}; engine {engine.describe()}")
         if args.once:
-            for intake in poll_once(db, contest, registry):
+            for intake in poll_once(db, contest, registry, workers=args.poll_workers):
                 said(_intake_line(intake))
             worker = Worker(
                 db,
@@ -328,6 +343,7 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
                     interval_s=args.interval,
                     stop=stop,
                     on_intake=lambda i: said(_intake_line(i)),
+                    workers=args.poll_workers,
                 )
             except KeyboardInterrupt:
                 said("stopping: the workers finish their current image")
@@ -416,42 +432,31 @@ def run_board(args: argparse.Namespace, ctx: Context) -> int:
             from imagegolf.contest.export import export_json
 
             data = export_json(snapshot(db, contest))
-            ctx.out(json.dumps({k: data[k] for k in ("contest", "board", "timeline") if k in data}, indent=2))
+            ctx.out(json.dumps({k: data[k] for k in ("contest", "board", "unranked", "records")}, indent=2))
             return 0
         print_board(db, contest, ctx)
     return 0
 
 
-def _state_json(state: SubmissionState) -> dict[str, Any]:
-    s = state.submission
-    return {
-        "id": s.id,
-        "entrant": s.entrant,
-        "tag": s.tag,
-        "digest": s.digest,
-        "first_seen": s.first_seen,
-        "status": state.status,
-        "verdict": state.verdict,
-        "reason": state.reason,
-        "size": state.size,
-        "duplicate_of": state.duplicate_of,
-    }
-
-
 def run_history(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest import history
+    from imagegolf.contest import entrant
+    from imagegolf.contest.export import submission_row
 
     with opened(args, ctx) as (db, contest):
-        states = history(db, contest, args.entrant)
+        first = entrant(db, contest, args.entrant)
+        pages = [first] + [entrant(db, contest, args.entrant, n) for n in range(2, first.page.count + 1)]
+    states = [state for page in pages for state in page.states]
+    places = {first.row.best.submission.id: first.row.place} if first.row else {}
     if args.json:
-        ctx.out(json.dumps([_state_json(s) for s in states], indent=2))
+        rows = [submission_row(s, contest.metric, places.get(s.submission.id)) for s in states]
+        ctx.out(json.dumps(rows, indent=2))
         return 0
     ctx.out(f"{args.entrant}: {len(states)} submission(s), ranked by {contest.metric}")
     for state in states:
         s = state.submission
         size = "-" if state.size is None else str(state.size)
         ctx.out(
-            f"  #{s.id:<4} {s.first_seen[:19].replace('T', ' ')}  {s.tag:<20} {s.digest[:19]}  "
+            f"  #{s.id:<4} {s.first_seen:%Y-%m-%d %H:%M:%S}  {s.tag:<20} {str(s.digest)[:19]}  "
             f"{state.status:<15} {size:>9}  {state.reason}"
         )
     return 0
@@ -498,7 +503,7 @@ def run_rejudge(args: argparse.Namespace, ctx: Context) -> int:
         for change in changes:
             s = change.state.submission
             mark = "  " if change.old == change.new else "→ "
-            ctx.out(f"{mark}#{s.id} {s.entrant}:{s.tag} {s.digest[:19]}  {change.old} → {change.new}")
+            ctx.out(f"{mark}#{s.id} {s.entrant}:{s.tag} {str(s.digest)[:19]}  {change.old} → {change.new}")
         moved = [
             f"{row.entrant} {before.get(row.entrant, '-')}→{row.place}"
             for row in after.board
@@ -510,6 +515,23 @@ def run_rejudge(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out(f"applied: {count} rejudged event(s) recorded by {args.actor}")
         else:
             ctx.out("preview only: nothing recorded (use --apply)")
+    return 0
+
+
+def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
+    import time
+
+    from imagegolf.contest.derived import rebuild
+
+    with opened(args, ctx) as (db, contest):
+        started = time.monotonic()
+        meta = db.run(lambda tx: rebuild(tx, contest))
+    ctx.out(
+        f"rebuilt {contest.name} from its events (through #{meta.applied_event}) "
+        f"in {time.monotonic() - started:.1f} s: "
+        f"{meta.submissions} submissions, {meta.entrants} entrants, {meta.ranked} on the board, "
+        f"{meta.pending} pending"
+    )
     return 0
 
 

@@ -250,15 +250,15 @@ def _replay(
 
 def _judged(db: Database, contest: Contest, tag: str, digest: str) -> SubmissionState:
     """Wait until the submission of (tag, digest) has a verdict (a hook or the poller queued it)."""
-    from imagegolf.contest import snapshot
+    from imagegolf.contest import SubmissionNotFound
+    from imagegolf.contest.reads import find_all
 
     deadline = time.monotonic() + JUDGE_WAIT_S
     while True:
-        states = [
-            s
-            for s in snapshot(db, contest).standings.states
-            if s.submission.tag == tag and s.submission.digest == digest
-        ]
+        try:
+            states = [s for s in find_all(db, contest, digest) if s.submission.tag == tag]
+        except SubmissionNotFound:
+            states = []
         if states and (not states[0].pending or time.monotonic() > deadline):
             return states[0]
         if not states and time.monotonic() > deadline:

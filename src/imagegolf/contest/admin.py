@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from imagegolf.contest import derived
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
 from imagegolf.contest.model import DEFAULT_LIMITS, DEFAULT_METRIC, DEFAULT_PATTERN, Contest, check_rules
-from imagegolf.contest.reads import find_state, open_contest, select_states, standings
+from imagegolf.contest.reads import find_all, open_contest, select
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.clock import now
+from imagegolf.db.records import EventKind
 from imagegolf.errors import UsageError
 from imagegolf.platform import Platform
 
@@ -64,9 +66,10 @@ def create_contest(
             raise UsageError(
                 f"a contest named {name!r} already exists in {db.url}", hint="choose another --name"
             )
-        q.append_event(
-            tx, contest_id, "contest_created", actor, {k: v for k, v in fields.items() if k != "name"}
-        )
+        row = q.contest_by_id(tx, contest_id)
+        assert row is not None
+        created = {k: v for k, v in fields.items() if k != "name"}
+        derived.record(tx, Contest.from_row(row), EventKind.CONTEST_CREATED, actor, created)
         return contest_id
 
     db.run(write)
@@ -77,21 +80,12 @@ def disqualify(db: Database, contest: Contest, key: str, reason: str, *, actor: 
     """Disqualify a submission (by id or digest: every submission of that digest). Returns how many."""
     if not reason.strip():
         raise UsageError("a disqualification needs a reason", hint="--reason TEXT")
-    current = standings(db, contest)
-    state = find_state(current, key)
-    digest = state.submission.digest
-    targets = [s for s in current.states if s.submission.digest == digest] if not key.isdigit() else [state]
+    targets = find_all(db, contest, key)
 
     def write(tx: Transaction) -> int:
         for target in targets:
-            q.append_event(
-                tx,
-                contest.id,
-                "disqualified",
-                actor,
-                {"reason": reason},
-                submission_id=target.submission.id,
-                digest=target.submission.digest,
+            derived.record(
+                tx, contest, EventKind.DISQUALIFIED, actor, {"reason": reason}, submission=target.submission
             )
         return len(targets)
 
@@ -101,20 +95,15 @@ def disqualify(db: Database, contest: Contest, key: str, reason: str, *, actor: 
 def queue_rejudge(db: Database, contest: Contest, keys: list[str] | None, *, actor: str) -> list[int]:
     """Queue ``rejudge`` jobs for workers (the web admin's re-judge): the given submissions (ids or
     digests) or, with ``keys`` None, every judged one. Returns the submission ids queued."""
-    targets = select_states(standings(db, contest), keys)
+    targets = select(db, contest, keys)
 
     def write(tx: Transaction) -> list[int]:
         at = now()
         for target in targets:
             q.insert_job(tx, target.submission.id, at, kind="rejudge")
-        q.append_event(
-            tx,
-            contest.id,
-            "admin",
-            actor,
-            {"action": "rejudge queued", "submissions": [t.submission.id for t in targets]},
-        )
-        return [t.submission.id for t in targets]
+        ids = [t.submission.id for t in targets]
+        derived.record(tx, contest, EventKind.ADMIN, actor, {"action": "rejudge queued", "submissions": ids})
+        return ids
 
     return db.run(write)
 

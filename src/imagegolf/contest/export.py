@@ -8,12 +8,14 @@ new ones are only ever appended.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
 from imagegolf.contest.model import METRICS, Contest
 from imagegolf.contest.reads import Snapshot, SubmissionDetail
 from imagegolf.contest.standings import BoardRow, RecordPoint, Standings, SubmissionState
+from imagegolf.db.clock import format_time
 from imagegolf.db.records import EventRow
 
 COLUMNS: tuple[str, ...] = (
@@ -37,10 +39,10 @@ def contest_json(contest: Contest) -> dict[str, Any]:
         "platforms": [str(p) for p in contest.platforms],
         "entrant_pattern": contest.entrant_pattern,
         "entrant_map": dict(contest.entrant_map),
-        "starts_at": contest.starts_at,
-        "ends_at": contest.ends_at,
+        "starts_at": _time(contest.starts_at),
+        "ends_at": _time(contest.ends_at),
         "limits": dict(contest.limits),
-        "created_at": contest.created_at,
+        "created_at": _time(contest.created_at),
     }
 
 
@@ -52,16 +54,16 @@ def places(standings: Standings) -> dict[int, int]:
 def submission_row(state: SubmissionState, metric: str, place: int | None = None) -> dict[str, Any]:
     """One submission as a flat row, in :data:`COLUMNS` order."""
     s = state.submission
-    metrics = (state.judgement or {}).get("metrics") or {}
+    metrics = state.metrics or {}
     row: dict[str, Any] = {
         "id": s.id,
         "entrant": s.entrant,
         "tag": s.tag,
-        "digest": s.digest,
-        "first_seen": s.first_seen,
+        "digest": str(s.digest),
+        "first_seen": _time(s.first_seen),
         "via": s.via,
-        "status": state.status,
-        "verdict": state.verdict,
+        "status": state.status.value,
+        "verdict": None if state.verdict is None else state.verdict.value,
         "reason": state.reason,
         "metric": metric,
         "size": state.size,
@@ -69,7 +71,7 @@ def submission_row(state: SubmissionState, metric: str, place: int | None = None
     for name in METRICS:
         value = metrics.get(name)
         row[name] = None if value is None else int(value)
-    row.update(place=place, judged_at=state.judged_at, duplicate_of=state.duplicate_of)
+    row.update(place=place, judged_at=_time(state.judged_at), duplicate_of=state.duplicate_of)
     return row
 
 
@@ -81,8 +83,8 @@ def board_json(row: BoardRow) -> dict[str, Any]:
         "size": row.size,
         "submission": best.id,
         "tag": best.tag,
-        "digest": best.digest,
-        "reached_at": best.first_seen,
+        "digest": str(best.digest),
+        "reached_at": _time(best.first_seen),
         "submissions": row.submissions,
         "accepted": row.accepted,
     }
@@ -90,11 +92,11 @@ def board_json(row: BoardRow) -> dict[str, Any]:
 
 def record_json(point: RecordPoint) -> dict[str, Any]:
     return {
-        "at": point.at,
+        "at": _time(point.at),
         "entrant": point.entrant,
         "size": point.size,
         "submission": point.submission_id,
-        "digest": point.digest,
+        "digest": str(point.digest),
         "tag": point.tag,
         "previous": point.previous,
     }
@@ -103,21 +105,21 @@ def record_json(point: RecordPoint) -> dict[str, Any]:
 def event_json(event: EventRow) -> dict[str, Any]:
     return {
         "id": event.id,
-        "at": event.at,
-        "kind": event.kind,
+        "at": _time(event.at),
+        "kind": event.kind.value,
         "submission": event.submission_id,
-        "digest": event.digest,
+        "digest": None if event.digest is None else str(event.digest),
         "actor": event.actor,
         "data": event.data,
     }
 
 
-def detail_json(detail: SubmissionDetail, place: int | None) -> dict[str, Any]:
+def detail_json(detail: SubmissionDetail) -> dict[str, Any]:
     """A submission's row plus the whole judgement (runs, layers, notes, entry), its events and twins."""
     state = detail.state
     return {
-        **submission_row(state, detail.contest.metric, place),
-        "judgement": state.judgement,
+        **submission_row(state, detail.contest.metric, detail.place),
+        "judgement": None if detail.judgement is None else detail.judgement.to_json(),
         "events": [event_json(e) for e in detail.events],
         "same_digest": list(detail.same_digest),
     }
@@ -128,8 +130,8 @@ def export_json(snapshot: Snapshot) -> dict[str, Any]:
     ranked = places(standings)
     return {
         "contest": contest_json(snapshot.contest),
-        "version": snapshot.version,
-        "queue": dict(snapshot.queue),
+        "version": snapshot.version.last_event,
+        "queue": snapshot.version.queue,
         "columns": list(COLUMNS),
         "submissions": [
             submission_row(s, standings.metric, ranked.get(s.submission.id)) for s in standings.states
@@ -150,6 +152,11 @@ def export_csv(snapshot: Snapshot) -> str:
         row = submission_row(state, standings.metric, ranked.get(state.submission.id))
         writer.writerow([_cell(row[column]) for column in COLUMNS])
     return out.getvalue()
+
+
+def _time(moment: dt.datetime | None) -> str | None:
+    """Times in the JSON and CSV as stored: ISO-8601 UTC with microseconds."""
+    return None if moment is None else format_time(moment)
 
 
 def _cell(value: Any) -> str:

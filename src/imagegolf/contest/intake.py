@@ -18,10 +18,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from imagegolf.contest import derived
 from imagegolf.contest.model import Contest
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
-from imagegolf.db.clock import later, now
+from imagegolf.db.clock import Moment, later, now, parse_time, stored_time
+from imagegolf.db.records import EventKind, SubmissionRow
+from imagegolf.digest import Digest
 from imagegolf.errors import DigestMismatchError, LimitExceededError
 from imagegolf.oci.artifact import artifact_reason, sidecar_tag
 from imagegolf.registry import NotFound, RegistryClient
@@ -48,7 +51,7 @@ def record_push(
     *,
     via: str,
     actor: str = "watch",
-    at: str | None = None,
+    at: Moment | None = None,
     registry: RegistryClient | None = None,
 ) -> Intake:
     """Record that ``tag`` points at ``digest``: a new submission, or why not.
@@ -58,7 +61,8 @@ def record_push(
     (not recorded) or one over the cap (a submission: the judge refuses it with the reason).
     Without one (a web app served without a registry client), only tag names are told apart.
     """
-    seen = at or now()
+    seen = stored_time(at or now())  # pinned: the tie-break
+    moment = parse_time(seen)
     entrant = contest.entrant_for(tag)
     if entrant is not None:
         known = db.run(lambda tx: q.push_seen(tx, contest.id, tag, digest), write=False)
@@ -82,39 +86,19 @@ def record_push(
         submission_id = q.insert_submission(tx, contest.id, entrant, tag, digest, seen, via)
         if submission_id is None:
             return Intake(tag, digest, None, entrant, "already submitted")
-        q.append_event(
-            tx,
-            contest.id,
-            "submitted",
-            actor,
-            {"tag": tag, "entrant": entrant, "via": via},
-            submission_id=submission_id,
-            digest=digest,
-            at=seen,
-        )
-        problem = contest.window_problem(seen)
+        submission = SubmissionRow(submission_id, contest.id, entrant, tag, Digest.parse(digest), moment, via)
+        data = {"tag": tag, "entrant": entrant, "via": via}
+        derived.record(tx, contest, EventKind.SUBMITTED, actor, data, submission=submission, at=seen)
+        problem = contest.window_problem(moment)
         if problem:
-            q.append_event(
-                tx,
-                contest.id,
-                "outside_window",
-                actor,
-                {"reason": problem},
-                submission_id=submission_id,
-                digest=digest,
+            derived.record(
+                tx, contest, EventKind.OUTSIDE_WINDOW, actor, {"reason": problem}, submission=submission
             )
             return Intake(tag, digest, submission_id, entrant, f"not judged: {problem}")
         not_before = _rate_limit(tx, contest, entrant, seen)
         if not_before != seen:
-            q.append_event(
-                tx,
-                contest.id,
-                "rate_limited",
-                actor,
-                {"not_before": not_before, "limit": contest.limits["per_entrant_per_hour"]},
-                submission_id=submission_id,
-                digest=digest,
-            )
+            limited = {"not_before": not_before, "limit": contest.limits["per_entrant_per_hour"]}
+            derived.record(tx, contest, EventKind.RATE_LIMITED, actor, limited, submission=submission)
         q.insert_job(tx, submission_id, not_before)
         note = "queued" if not_before == seen else f"queued, rate-limited until {not_before}"
         return Intake(tag, digest, submission_id, entrant, note)

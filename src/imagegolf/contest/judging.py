@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from imagegolf.contest.judged import JudgedData, JudgedLayer
 from imagegolf.contest.model import Contest
+from imagegolf.digest import Digest
 from imagegolf.engine.client import Engine
 from imagegolf.engine.sandbox import RunSpec
 from imagegolf.judge import Judgement, JudgeOptions, Verdict, judge_one
@@ -22,7 +24,7 @@ from imagegolf.registry import RegistryClient
 _log = logging.getLogger(__name__)
 EXPLAIN_MAX_BYTES = 16 * 1024  # larger entry files (a distro's /bin/sh) get a summary, not a dump
 # Verdicts that say nothing about the image: another attempt may judge it.
-TRANSIENT = frozenset({Verdict.PULL_FAILED.value})
+TRANSIENT = frozenset({Verdict.PULL_FAILED})
 
 
 def judge_options(contest: Contest) -> JudgeOptions:
@@ -37,9 +39,7 @@ def judge_options(contest: Contest) -> JudgeOptions:
     )
 
 
-def judge_digest(
-    contest: Contest, digest: str, *, registry: RegistryClient, engine: Engine
-) -> dict[str, Any]:
+def judge_digest(contest: Contest, digest: Digest, *, registry: RegistryClient, engine: Engine) -> JudgedData:
     """The judged event's data for the image ``digest`` in the contest's repository."""
     ref = contest.reference(digest)
     pulled: list[Image] = []
@@ -53,21 +53,21 @@ def judge_digest(
     return event_data(judgement, pulled[-1] if pulled else None, contest)
 
 
-def event_data(judgement: Judgement, image: Image | None, contest: Contest) -> dict[str, Any]:
+def event_data(judgement: Judgement, image: Image | None, contest: Contest) -> JudgedData:
     data = judgement.to_json()
     data.pop("source")
     data["manifest_digest"] = data.pop("digest") or None
-    data["config_digest"] = None
-    data["layers"] = []
-    data["entry"] = None
-    if image is not None:
-        data["config_digest"] = str(image.manifest.config.digest)
-        data["layers"] = [
-            {"digest": str(d.digest), "size": d.size, "media_type": d.media_type, "diff_id": str(diff_id)}
+    judged = JudgedData.from_json(data)
+    if image is None:
+        return judged
+    return judged.with_(
+        config_digest=image.manifest.config.digest,
+        layers=tuple(
+            JudgedLayer(d.digest, d.size, d.media_type, str(diff_id))
             for d, diff_id in zip(image.manifest.layers, image.config.diff_ids, strict=False)
-        ]
-        data["entry"] = _entry(image, contest)
-    return data
+        ),
+        entry=_entry(image, contest),
+    )
 
 
 def _entry(image: Image, contest: Contest) -> dict[str, Any] | None:
@@ -96,16 +96,5 @@ def _entry(image: Image, contest: Contest) -> dict[str, Any] | None:
     return entry
 
 
-def internal_error(reason: str) -> dict[str, Any]:
-    return {
-        "verdict": Verdict.INTERNAL_ERROR.value,
-        "reason": reason,
-        "manifest_digest": None,
-        "platform": None,
-        "metrics": None,
-        "runs": [],
-        "notes": [],
-        "config_digest": None,
-        "layers": [],
-        "entry": None,
-    }
+def internal_error(reason: str) -> JudgedData:
+    return JudgedData(Verdict.INTERNAL_ERROR, reason)

@@ -9,6 +9,7 @@ from typing import Any
 
 from imagegolf.db.clock import format_time
 from imagegolf.db.records import ContestRow
+from imagegolf.digest import Digest
 from imagegolf.errors import UsageError
 from imagegolf.judge.matching import MatchMode, check_phrase
 from imagegolf.oci.metrics import SizeMetrics
@@ -38,10 +39,10 @@ class Contest:
     platforms: tuple[Platform, ...]  # judged, in order of preference; empty: the judge host's own
     entrant_pattern: str
     entrant_map: dict[str, str]
-    starts_at: str | None
-    ends_at: str | None
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
     limits: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
-    created_at: str = ""
+    created_at: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: ContestRow) -> Contest:
@@ -66,7 +67,7 @@ class Contest:
     def watched(self) -> str:
         return f"{self.registry}/{self.repository}"
 
-    def reference(self, digest: str) -> Reference:
+    def reference(self, digest: Digest | str) -> Reference:
         return Reference.parse(f"{self.watched}@{digest}")
 
     def entrant_for(self, tag: str) -> str | None:
@@ -76,11 +77,11 @@ class Contest:
         found = re.fullmatch(self.entrant_pattern, tag)
         return found.group("entrant") if found else None
 
-    def window_problem(self, at: str) -> str | None:
+    def window_problem(self, at: dt.datetime) -> str | None:
         if self.starts_at and at < self.starts_at:
-            return f"seen at {at}, before the contest started ({self.starts_at})"
+            return f"seen at {format_time(at)}, before the contest started ({format_time(self.starts_at)})"
         if self.ends_at and at > self.ends_at:
-            return f"seen at {at}, after the contest ended ({self.ends_at})"
+            return f"seen at {format_time(at)}, after the contest ended ({format_time(self.ends_at)})"
         return None
 
 

@@ -6,16 +6,19 @@ process on their engine; the web admin's re-judge queues ``rejudge`` jobs for th
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
+from imagegolf.contest import derived
+from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import judge_digest
 from imagegolf.contest.model import Contest
-from imagegolf.contest.reads import select_states, standings
+from imagegolf.contest.reads import select
 from imagegolf.contest.standings import Standings, SubmissionState, derive
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
-from imagegolf.db.records import EventRow
+from imagegolf.db.records import EventKind, EventRow
+from imagegolf.digest import Digest
 from imagegolf.engine.client import Engine
 from imagegolf.registry import RegistryClient
 
@@ -23,15 +26,15 @@ from imagegolf.registry import RegistryClient
 @dataclass(frozen=True)
 class Change:
     state: SubmissionState  # before
-    data: dict[str, Any]  # the new judgement
+    data: JudgedData  # the new judgement
 
     @property
     def old(self) -> str:
-        return self.state.verdict or self.state.status
+        return str(self.state.verdict or self.state.status)
 
     @property
     def new(self) -> str:
-        return str(self.data["verdict"])
+        return self.data.verdict.value
 
 
 def rejudge(
@@ -41,8 +44,8 @@ def rejudge(
 
     One judgement per digest: submissions sharing a digest share the new result.
     """
-    targets = select_states(standings(db, contest), keys)
-    fresh: dict[str, dict[str, Any]] = {}
+    targets = select(db, contest, keys)
+    fresh: dict[Digest, JudgedData] = {}
     changes = []
     for state in targets:
         digest = state.submission.digest
@@ -58,22 +61,22 @@ def preview(db: Database, contest: Contest, changes: list[Change]) -> Standings:
     def read(tx: Transaction) -> Standings:
         events = q.events(tx, contest.id)
         next_id = max((e.id for e in events), default=0) + 1
+        at = dt.datetime.now(dt.UTC)
         extra = [
             EventRow(
                 next_id + n,
                 contest.id,
-                "",
-                "rejudged",
+                at,
+                EventKind.REJUDGED,
                 c.state.submission.id,
                 c.state.submission.digest,
                 "preview",
-                c.data,
+                c.data.to_json(),
             )
             for n, c in enumerate(changes)
         ]
-        return derive(
-            q.submissions(tx, contest.id), events + extra, contest.metric, q.job_states(tx, contest.id)
-        )
+        running = q.running_submissions(tx, contest.id)
+        return derive(q.submissions(tx, contest.id), events + extra, contest.metric, running)
 
     return db.run(read, write=False)
 
@@ -81,23 +84,10 @@ def preview(db: Database, contest: Contest, changes: list[Change]) -> Standings:
 def apply(db: Database, contest: Contest, changes: list[Change], *, actor: str) -> int:
     def write(tx: Transaction) -> int:
         for change in changes:
-            s = change.state.submission
-            q.append_event(
-                tx,
-                contest.id,
-                "rejudged",
-                actor,
-                dict(change.data, previous=change.old),
-                submission_id=s.id,
-                digest=s.digest,
-            )
-        q.append_event(
-            tx,
-            contest.id,
-            "admin",
-            actor,
-            {"action": "rejudge applied", "submissions": [c.state.submission.id for c in changes]},
-        )
+            data = change.data.with_(previous=change.old).to_json()
+            derived.record(tx, contest, EventKind.REJUDGED, actor, data, submission=change.state.submission)
+        ids = [c.state.submission.id for c in changes]
+        derived.record(tx, contest, EventKind.ADMIN, actor, {"action": "rejudge applied", "submissions": ids})
         return len(changes)
 
     return db.run(write)

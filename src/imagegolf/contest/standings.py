@@ -1,10 +1,15 @@
 """The leaderboard, each submission's effective status and the record timeline, derived from events.
 
-Pure: rows in, values out. The rules (docs/contest.md):
+Pure: rows in, values out. This is the reference: the derived tables the database keeps up to
+date (contest/derived.py) must always equal what :func:`derive` computes from the events alone
+(a property-based test holds them to it). The rules (docs/contest.md):
+
 - a submission's judgement is its latest ``judged`` or ``rejudged`` event; ``disqualified`` wins
-  over any judgement;
+  over any judgement; a disqualified submission does not rank, but an image the judge accepted
+  stays the original of later copies (disqualifying it never promotes whoever copied it);
 - an ACCEPTED image whose manifest digest or any layer digest equals an earlier accepted image of
-  another entrant is REJECTED as a duplicate of that one ("earlier": first seen earlier);
+  another entrant is REJECTED_IMAGE as a duplicate of that one ("earlier": first seen earlier,
+  then the lower id); a duplicate is nobody's original;
 - an entrant's best is their smallest accepted submission by the contest's metric; ties go to the
   one first seen earlier, between entrants as within one entrant's submissions;
 - the record timeline steps down each time an accepted submission is strictly smaller than every
@@ -13,42 +18,82 @@ Pure: rows in, values out. The rules (docs/contest.md):
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
-from imagegolf.db.records import EventRow, SubmissionRow
+from imagegolf.contest.judged import JudgedData
+from imagegolf.db.records import EventKind, EventRow, SubmissionRow
+from imagegolf.digest import Digest
+from imagegolf.judge.verdict import Verdict
 
-JUDGED_KINDS = ("judged", "rejudged")
-ACCEPTED = "ACCEPTED"
-DUPLICATE = "REJECTED_IMAGE"
-# Statuses of a submission that has no effective verdict yet, or none that ranks.
-QUEUED, JUDGING, RETRYING = "QUEUED", "JUDGING", "RETRYING"
-DISQUALIFIED, OUTSIDE_WINDOW = "DISQUALIFIED", "OUTSIDE_WINDOW"
+JUDGED_KINDS = (EventKind.JUDGED, EventKind.REJUDGED)
+Order = tuple[dt.datetime, int]  # who came first: first seen, then the id
+
+
+class Status(enum.StrEnum):
+    """A submission's effective status: a judge verdict, or one of the contest's own."""
+
+    ACCEPTED = "ACCEPTED"
+    WRONG_OUTPUT = "WRONG_OUTPUT"
+    NO_OUTPUT = "NO_OUTPUT"
+    RUNTIME_ERROR = "RUNTIME_ERROR"
+    TIMEOUT = "TIMEOUT"
+    OUTPUT_LIMIT = "OUTPUT_LIMIT"
+    MEMORY_LIMIT = "MEMORY_LIMIT"
+    START_FAILED = "START_FAILED"
+    REJECTED_IMAGE = "REJECTED_IMAGE"  # also: a duplicate of another entrant's earlier image
+    PULL_FAILED = "PULL_FAILED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    QUEUED = "QUEUED"  # waiting for a worker (or for the entrant's hourly limit)
+    JUDGING = "JUDGING"  # a worker holds its job now (composed at read time from the jobs)
+    RETRYING = "RETRYING"  # a pull failed; a worker will try again
+    DISQUALIFIED = "DISQUALIFIED"
+    OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> Status:
+        return cls(verdict.value)
+
+    @property
+    def pending(self) -> bool:
+        return self in _PENDING
+
+
+_PENDING = frozenset({Status.QUEUED, Status.JUDGING, Status.RETRYING})
+DUPLICATE = Status.REJECTED_IMAGE
 
 
 @dataclass(frozen=True)
 class SubmissionState:
     submission: SubmissionRow
-    status: str  # a judge verdict, or QUEUED / JUDGING / RETRYING / DISQUALIFIED / OUTSIDE_WINDOW
+    status: Status
     reason: str
-    judgement: dict[str, Any] | None  # the effective judged event's data (verdict, metrics, runs…)
-    judged_at: str | None
-    size: int | None  # the contest metric, when the judge measured it
+    verdict: Verdict | None = None  # the judge's own verdict, before the contest's rules
+    metrics: Mapping[str, int] | None = None  # every size the judge measured
+    size: int | None = None  # the contest's metric
+    judged_at: dt.datetime | None = None
+    judged_event: int | None = None  # the event whose judgement is in effect (its full data)
     duplicate_of: int | None = None  # the submission this one copies
 
     @property
     def accepted(self) -> bool:
-        return self.status == ACCEPTED
+        return self.status is Status.ACCEPTED
+
+    @property
+    def ranked(self) -> bool:
+        return self.accepted and self.size is not None
 
     @property
     def pending(self) -> bool:
-        return self.status in (QUEUED, JUDGING, RETRYING)
+        return self.status.pending
 
-    @property
-    def verdict(self) -> str | None:
-        """The judge's own verdict, before the contest's rules (duplicates, disqualification)."""
-        return None if self.judgement is None else str(self.judgement["verdict"])
+    def judging(self, running: bool) -> SubmissionState:
+        """This state with its job's state composed in: a worker holding it makes it JUDGING."""
+        if running and self.status in (Status.QUEUED, Status.RETRYING):
+            return replace(self, status=Status.JUDGING, reason="a worker is judging it")
+        return self
 
 
 @dataclass(frozen=True)
@@ -63,11 +108,11 @@ class BoardRow:
 
 @dataclass(frozen=True)
 class RecordPoint:
-    at: str  # when the record-setting submission was first seen
+    at: dt.datetime  # when the record-setting submission was first seen
     entrant: str
     size: int
     submission_id: int
-    digest: str
+    digest: Digest
     tag: str
     previous: int | None  # the record it broke
 
@@ -77,7 +122,7 @@ class Standings:
     metric: str
     states: tuple[SubmissionState, ...]  # every submission, first seen first
     board: tuple[BoardRow, ...]
-    unranked: tuple[str, ...]  # entrants with submissions but nothing accepted
+    unranked: tuple[str, ...]  # entrants with submissions but nothing accepted, by first submission
     records: tuple[RecordPoint, ...]
 
     def state(self, submission_id: int) -> SubmissionState | None:
@@ -91,94 +136,137 @@ class Standings:
         return sum(1 for s in self.states if s.pending)
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """An accepted submission as the duplicate rule sees it."""
+
+    submission: SubmissionRow
+    prints: tuple[Digest, ...]  # the manifest digest first, then the layer digests
+
+
+@dataclass(frozen=True)
+class Copy:
+    original: SubmissionRow
+    shared: Digest
+    manifest: bool  # the manifests are equal (else a layer is)
+
+
 def derive(
     submissions: Iterable[SubmissionRow],
     events: Iterable[EventRow],
     metric: str,
-    job_states: Mapping[int, str] | None = None,
+    running: frozenset[int] = frozenset(),
 ) -> Standings:
-    ordered = sorted(submissions, key=lambda s: (s.first_seen, s.id))
+    """The standings from the events alone; ``running``: the submissions a worker is judging now."""
+    ordered = sorted(submissions, key=lambda s: s.order)
     by_submission: dict[int, list[EventRow]] = {}
     for event in sorted(events, key=lambda e: e.id):
         if event.submission_id is not None:
             by_submission.setdefault(event.submission_id, []).append(event)
-    jobs = job_states or {}
-    owners: dict[str, SubmissionRow] = {}  # manifest or layer digest → first accepted submission
-    states: list[SubmissionState] = []
-    for submission in ordered:
-        state = _state(submission, by_submission.get(submission.id, []), metric, jobs.get(submission.id))
-        if state.verdict == ACCEPTED:
-            state = _check_copy(state, owners)
-        states.append(state)
+    bases = [base_state(s, by_submission.get(s.id, []), metric) for s in ordered]
+    copies = find_copies(candidate for state, judged in bases if (candidate := as_candidate(state, judged)))
+    return settle([state for state, _judged in bases], copies, metric, running)
+
+
+def settle(
+    bases: list[SubmissionState], copies: dict[int, Copy], metric: str, running: frozenset[int] = frozenset()
+) -> Standings:
+    """The standings from each submission's own state (first seen first) and the copies found."""
+    states = [apply_copy(s, copies.get(s.submission.id)).judging(s.submission.id in running) for s in bases]
     board, unranked = _board(states)
     return Standings(metric, tuple(states), board, unranked, _records(states))
 
 
-def _state(
-    submission: SubmissionRow, events: list[EventRow], metric: str, job: str | None
-) -> SubmissionState:
+def base_state(
+    submission: SubmissionRow, events: list[EventRow], metric: str
+) -> tuple[SubmissionState, JudgedData | None]:
+    """A submission's status from its own events (oldest first), before the duplicate rule and
+    without its job's state; and the judgement in effect."""
     judged = next((e for e in reversed(events) if e.kind in JUDGED_KINDS), None)
-    judgement = judged.data if judged else None
-    size = None
-    if judgement and judgement.get("metrics"):
-        size = int(judgement["metrics"][metric])
-    disqualified = next((e for e in reversed(events) if e.kind == "disqualified"), None)
-    judged_at = judged.at if judged else None
+    judgement = JudgedData.from_json(judged.data) if judged is not None else None
+    state = SubmissionState(submission, Status.QUEUED, "")
+    if judged is not None and judgement is not None:
+        state = replace(
+            state,
+            status=Status.of(judgement.verdict),
+            reason=judgement.reason,
+            verdict=judgement.verdict,
+            metrics=judgement.metrics,
+            size=judgement.metric(metric),
+            judged_at=judged.at,
+            judged_event=judged.id,
+        )
+    disqualified = next((e for e in reversed(events) if e.kind is EventKind.DISQUALIFIED), None)
     if disqualified is not None:
         reason = f"disqualified by {disqualified.actor}: {disqualified.data.get('reason', '')}"
-        return SubmissionState(submission, DISQUALIFIED, reason, judgement, judged_at, size)
-    outside = next((e for e in events if e.kind == "outside_window"), None)
+        return replace(state, status=Status.DISQUALIFIED, reason=reason), judgement
+    outside = next((e for e in events if e.kind is EventKind.OUTSIDE_WINDOW), None)
     if outside is not None:
-        return SubmissionState(
-            submission, OUTSIDE_WINDOW, str(outside.data.get("reason", "")), None, None, None
-        )
+        return SubmissionState(submission, Status.OUTSIDE_WINDOW, str(outside.data.get("reason", ""))), None
     if judgement is not None:
-        return SubmissionState(
-            submission, str(judgement["verdict"]), str(judgement["reason"]), judgement, judged_at, size
-        )
-    failed = next((e for e in reversed(events) if e.kind == "pull_failed"), None)
-    if failed is not None and job != "running":
+        return state, judgement
+    failed = next((e for e in reversed(events) if e.kind is EventKind.PULL_FAILED), None)
+    if failed is not None:
         why, when = failed.data.get("reason", "the pull failed"), failed.data.get("retry_at", "?")
-        reason = f"{why}; retrying after {when}"
-        return SubmissionState(submission, RETRYING, reason, None, None, None)
-    if job == "running":
-        return SubmissionState(submission, JUDGING, "a worker is judging it", None, None, None)
-    limited = next((e for e in reversed(events) if e.kind == "rate_limited"), None)
+        return SubmissionState(submission, Status.RETRYING, f"{why}; retrying after {when}"), None
+    limited = next((e for e in reversed(events) if e.kind is EventKind.RATE_LIMITED), None)
     reason = "waiting for a worker"
     if limited is not None:
         reason = f"rate-limited: judged from {limited.data.get('not_before', '?')}"
-    return SubmissionState(submission, QUEUED, reason, None, None, None)
+    return SubmissionState(submission, Status.QUEUED, reason), None
 
 
-def _fingerprints(state: SubmissionState) -> list[str]:
-    assert state.judgement is not None
-    prints = [str(state.judgement.get("manifest_digest") or state.submission.digest)]
-    prints += [str(layer["digest"]) for layer in state.judgement.get("layers", [])]
-    return prints
+def as_candidate(state: SubmissionState, judgement: JudgedData | None) -> Candidate | None:
+    """The submission as an original or a copy, when the judge accepted it (disqualified or not:
+    a disqualified original still makes its copies duplicates)."""
+    if state.verdict is not Verdict.ACCEPTED or judgement is None:
+        return None
+    return Candidate(state.submission, unique(judgement.fingerprints(state.submission.digest)))
 
 
-def _check_copy(state: SubmissionState, owners: dict[str, SubmissionRow]) -> SubmissionState:
-    mine = state.submission
-    for digest in _fingerprints(state):
-        original = owners.get(digest)
-        if original is not None and original.entrant != mine.entrant:
-            what = "manifest" if digest == mine.digest else f"layer {digest[:19]}…"
-            reason = (
-                f"duplicate: its {what} equals {original.entrant}'s earlier accepted submission "
-                f"(tag {original.tag}, {original.digest[:19]}…, first seen {original.first_seen})"
-            )
-            return SubmissionState(
-                mine,
-                DUPLICATE,
-                reason,
-                state.judgement,
-                state.judged_at,
-                state.size,
-                duplicate_of=original.id,
-            )
-    for digest in _fingerprints(state):
-        owners.setdefault(digest, mine)
-    return state
+def unique(prints: Iterable[Digest]) -> tuple[Digest, ...]:
+    return tuple(dict.fromkeys(prints))
+
+
+def find_copies(candidates: Iterable[Candidate]) -> dict[int, Copy]:
+    """Which accepted submissions copy another entrant's earlier one (submission id → the copy).
+
+    In first-seen order, each candidate is a copy when one of its fingerprints belongs to an
+    earlier original of another entrant; otherwise it is an original and its fingerprints that
+    are not taken become its own. Run on any set of candidates closed under sharing a
+    fingerprint, it gives the same answer as on all of them.
+    """
+    owners: dict[Digest, SubmissionRow] = {}
+    copies: dict[int, Copy] = {}
+    for candidate in sorted(candidates, key=lambda c: c.submission.order):
+        mine = candidate.submission
+        copy = next(
+            (
+                Copy(owners[p], p, manifest=n == 0)
+                for n, p in enumerate(candidate.prints)
+                if p in owners and owners[p].entrant != mine.entrant
+            ),
+            None,
+        )
+        if copy is not None:
+            copies[mine.id] = copy
+            continue
+        for p in candidate.prints:
+            owners.setdefault(p, mine)
+    return copies
+
+
+def apply_copy(state: SubmissionState, copy: Copy | None) -> SubmissionState:
+    if copy is None or state.status is Status.DISQUALIFIED:  # disqualification wins over any rule
+        return state
+    original = copy.original
+    what = "manifest" if copy.manifest else f"layer {str(copy.shared)[:19]}…"
+    reason = (
+        f"duplicate: its {what} equals {original.entrant}'s earlier accepted submission "
+        f"(tag {original.tag}, {str(original.digest)[:19]}…, "
+        f"first seen {original.first_seen:%Y-%m-%d %H:%M:%S} UTC)"
+    )
+    return replace(state, status=DUPLICATE, reason=reason, duplicate_of=original.id)
 
 
 def _board(states: list[SubmissionState]) -> tuple[tuple[BoardRow, ...], tuple[str, ...]]:
@@ -188,11 +276,11 @@ def _board(states: list[SubmissionState]) -> tuple[tuple[BoardRow, ...], tuple[s
         entrant = state.submission.entrant
         count = counts.setdefault(entrant, [0, 0])
         count[0] += 1
-        if state.accepted and state.size is not None:
+        if state.ranked:
             count[1] += 1
-            if entrant not in best or state.size < (best[entrant].size or 0):
+            if entrant not in best or (state.size or 0) < (best[entrant].size or 0):
                 best[entrant] = state
-    ranked = sorted(best.values(), key=lambda s: (s.size, s.submission.first_seen, s.submission.id))
+    ranked = sorted(best.values(), key=board_key)
     rows = tuple(
         BoardRow(place, s.submission.entrant, s.size or 0, s, *counts[s.submission.entrant])
         for place, s in enumerate(ranked, start=1)
@@ -201,23 +289,22 @@ def _board(states: list[SubmissionState]) -> tuple[tuple[BoardRow, ...], tuple[s
     return rows, unranked
 
 
+def board_key(state: SubmissionState) -> tuple[int, dt.datetime, int]:
+    """How bests are ordered on the board: smaller first, then whoever reached it first."""
+    return (state.size or 0, *state.submission.order)
+
+
 def _records(states: list[SubmissionState]) -> tuple[RecordPoint, ...]:
     records: list[RecordPoint] = []
     for state in states:
-        if not state.accepted or state.size is None:
+        if not state.ranked or state.size is None:
             continue
         if records and state.size >= records[-1].size:
             continue
-        s = state.submission
-        records.append(
-            RecordPoint(
-                s.first_seen,
-                s.entrant,
-                state.size,
-                s.id,
-                s.digest,
-                s.tag,
-                records[-1].size if records else None,
-            )
-        )
+        records.append(record_point(state, records[-1].size if records else None))
     return tuple(records)
+
+
+def record_point(state: SubmissionState, previous: int | None) -> RecordPoint:
+    s = state.submission
+    return RecordPoint(s.first_seen, s.entrant, state.size or 0, s.id, s.digest, s.tag, previous)

@@ -18,22 +18,25 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
+from imagegolf.contest import derived
+from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import TRANSIENT, internal_error, judge_digest
 from imagegolf.contest.model import Contest
 from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.clock import later
-from imagegolf.db.records import EventRow, JobClaim, SubmissionRow
+from imagegolf.db.records import EventKind, JobClaim, SubmissionRow
 from imagegolf.engine.client import Engine
 from imagegolf.errors import EnvironmentProblem
 from imagegolf.judge.sandbox_run import sweep_leftovers
+from imagegolf.judge.verdict import Verdict
 from imagegolf.registry import RegistryClient
 
 _log = logging.getLogger(__name__)
 RegistryFactory = Callable[[Contest], RegistryClient]
-REUSABLE_KINDS = ("judged", "rejudged")
+REUSABLE_KINDS = (EventKind.JUDGED, EventKind.REJUDGED)
+INCONCLUSIVE = TRANSIENT | {Verdict.INTERNAL_ERROR}  # a judgement of these is not reused
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Outcome:
 
 
 def _label(submission: SubmissionRow) -> str:
-    return f"{submission.entrant}:{submission.tag} {submission.digest[:19]}…"
+    return f"{submission.entrant}:{submission.tag} {str(submission.digest)[:19]}…"
 
 
 class Worker:
@@ -126,7 +129,7 @@ class Worker:
             claim.id,
             submission.entrant,
             submission.tag,
-            submission.digest[:19],
+            str(submission.digest)[:19],
             claim.attempts,
         )
         try:
@@ -152,7 +155,7 @@ class Worker:
         return self.db.run(read, write=False)
 
     def _judge(self, claim: JobClaim, submission: SubmissionRow, contest: Contest) -> Outcome:
-        kind = "rejudged" if claim.kind == "rejudge" else "judged"
+        kind = EventKind.REJUDGED if claim.kind == "rejudge" else EventKind.JUDGED
         if claim.attempts > self.options.max_attempts:
             lost = claim.attempts - 1 - self._pull_retries(claim, submission)  # retries are not losses
             if lost >= self.options.max_attempts:
@@ -160,83 +163,78 @@ class Worker:
                     f"{lost} workers lost this job (their lease expired while judging it); "
                     "not tried again: re-judge it with `imagegolf contest rejudge`"
                 )
-                return self._record(claim, submission, kind, data, "judged")
-        if kind == "judged":
+                return self._record(claim, submission, contest, kind, data, "judged")
+        if kind is EventKind.JUDGED:
             earlier = self._earlier_judgement(submission)
             if earlier is not None:
-                data = dict(earlier.data, reused_from=earlier.submission_id)
-                return self._record(claim, submission, kind, data, "reused")
+                return self._record(claim, submission, contest, kind, earlier, "reused")
         with self._lease_kept(claim):
             started = time.monotonic()
             data = judge_digest(
                 contest, submission.digest, registry=self._client(contest), engine=self.engine
             )
-            data["judge_ms"] = int(1000 * (time.monotonic() - started))
-        if data["verdict"] in TRANSIENT and claim.attempts < self.options.pull_retries:
-            return self._retry(claim, submission, data)
-        return self._record(claim, submission, kind, data, "judged")
+            data = data.with_(judge_ms=int(1000 * (time.monotonic() - started)))
+        if data.verdict in TRANSIENT and claim.attempts < self.options.pull_retries:
+            return self._retry(claim, submission, contest, data)
+        return self._record(claim, submission, contest, kind, data, "judged")
 
     def _pull_retries(self, claim: JobClaim, submission: SubmissionRow) -> int:
         """How many of this job's earlier claims ended in a pull_failed retry (not a lost lease)."""
 
         def read(tx: Transaction) -> int:
-            failed = q.events(tx, submission.contest_id, submission_id=submission.id, kinds=("pull_failed",))
+            failed = q.events(
+                tx, submission.contest_id, submission_id=submission.id, kinds=(EventKind.PULL_FAILED,)
+            )
             return sum(1 for event in failed if event.data.get("job") == claim.id)
 
         return self.db.run(read, write=False)
 
-    def _earlier_judgement(self, submission: SubmissionRow) -> EventRow | None:
+    def _earlier_judgement(self, submission: SubmissionRow) -> JudgedData | None:
         """A digest already judged is not judged again: the latest conclusive judgement of it."""
 
-        def read(tx: Transaction) -> EventRow | None:
+        def read(tx: Transaction) -> JudgedData | None:
             found = None
             for event in q.events(tx, submission.contest_id, kinds=REUSABLE_KINDS, digest=submission.digest):
-                if event.data.get("verdict") not in TRANSIENT | {"INTERNAL_ERROR"}:
-                    found = event
+                data = JudgedData.from_json(event.data)
+                if data.verdict not in INCONCLUSIVE:
+                    found = data.with_(reused_from=event.submission_id)
             return found
 
         return self.db.run(read, write=False)
 
     def _record(
-        self, claim: JobClaim, submission: SubmissionRow, kind: str, data: dict[str, Any], action: str
+        self,
+        claim: JobClaim,
+        submission: SubmissionRow,
+        contest: Contest,
+        kind: EventKind,
+        data: JudgedData,
+        action: str,
     ) -> Outcome:
-        data = dict(data, job=claim.id, attempt=claim.attempts, worker=self.name)
+        data = data.with_(job=claim.id, attempt=claim.attempts, worker=self.name)
 
         def write(tx: Transaction) -> bool:
             if not q.finish_job(tx, claim.id, self.name):
                 return False
-            q.append_event(
-                tx,
-                submission.contest_id,
-                kind,
-                self.name,
-                data,
-                submission_id=submission.id,
-                digest=submission.digest,
-            )
+            derived.record(tx, contest, kind, self.name, data.to_json(), submission=submission)
             return True
 
         if not self.db.run(write):
             _log.warning("%s: lost the lease of job %d; its result is discarded", self.name, claim.id)
             return Outcome(claim.id, submission.id, "lost", None, _label(submission))
-        return Outcome(claim.id, submission.id, action, str(data["verdict"]), _label(submission))
+        return Outcome(claim.id, submission.id, action, data.verdict.value, _label(submission))
 
-    def _retry(self, claim: JobClaim, submission: SubmissionRow, data: dict[str, Any]) -> Outcome:
+    def _retry(
+        self, claim: JobClaim, submission: SubmissionRow, contest: Contest, data: JudgedData
+    ) -> Outcome:
         delay = min(self.options.backoff_s * 2 ** (claim.attempts - 1), self.options.backoff_cap_s)
         retry_at = later(delay)
 
         def write(tx: Transaction) -> bool:
             if not q.requeue_job(tx, claim.id, self.name, retry_at):
                 return False
-            q.append_event(
-                tx,
-                submission.contest_id,
-                "pull_failed",
-                self.name,
-                {"reason": data["reason"], "retry_at": retry_at, "attempt": claim.attempts, "job": claim.id},
-                submission_id=submission.id,
-                digest=submission.digest,
-            )
+            failed = {"reason": data.reason, "retry_at": retry_at, "attempt": claim.attempts, "job": claim.id}
+            derived.record(tx, contest, EventKind.PULL_FAILED, self.name, failed, submission=submission)
             return True
 
         if not self.db.run(write):
@@ -244,11 +242,11 @@ class Worker:
         _log.warning(
             "%s: pull of %s failed (attempt %d); retrying after %s",
             self.name,
-            submission.digest[:19],
+            str(submission.digest)[:19],
             claim.attempts,
             retry_at,
         )
-        return Outcome(claim.id, submission.id, "retry", str(data["verdict"]), _label(submission))
+        return Outcome(claim.id, submission.id, "retry", data.verdict.value, _label(submission))
 
     def _client(self, contest: Contest) -> RegistryClient:
         if contest.id not in self._clients:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+Moment = dt.datetime | str  # a time, parsed or as stored
+
 
 def now() -> str:
     return format_time(dt.datetime.now(dt.UTC))
@@ -22,3 +24,8 @@ def parse_time(text: str) -> dt.datetime:
 def later(seconds: float, start: str | None = None) -> str:
     base = parse_time(start) if start else dt.datetime.now(dt.UTC)
     return format_time(base + dt.timedelta(seconds=seconds))
+
+
+def stored_time(moment: Moment) -> str:
+    """The stored spelling of a time (the text is checked by parsing it)."""
+    return format_time(moment) if isinstance(moment, dt.datetime) else format_time(parse_time(moment))

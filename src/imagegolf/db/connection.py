@@ -36,6 +36,11 @@ class Transaction:
         self._cursor.execute(self._sql(sql), tuple(params))
         return int(self._cursor.rowcount)
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+        if rows:
+            self._cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self._cursor.execute(self._sql(sql), tuple(params))
         columns = [c[0] for c in self._cursor.description]

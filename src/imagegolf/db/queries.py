@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from imagegolf.db.clock import later, now
+from imagegolf.db.clock import Moment, later, now, stored_time
 from imagegolf.db.connection import Transaction
-from imagegolf.db.records import ContestRow, EventRow, JobClaim, SubmissionRow
+from imagegolf.db.records import ContestRow, EventKind, EventRow, JobClaim, SubmissionRow
+from imagegolf.digest import Digest
 
 _SUBMISSION = "id, contest_id, entrant, tag, digest, first_seen, via"
 
@@ -90,14 +91,14 @@ def move_tag_head(tx: Transaction, contest_id: int, tag: str, digest: str, at: s
 
 
 def insert_submission(
-    tx: Transaction, contest_id: int, entrant: str, tag: str, digest: str, first_seen: str, via: str
+    tx: Transaction, contest_id: int, entrant: str, tag: str, digest: str, first_seen: Moment, via: str
 ) -> int | None:
     """The new submission's id, or None: this tag already pointed at this digest."""
     return tx.insert(
         "INSERT INTO submissions (contest_id, entrant, tag, digest, first_seen, via) "
         "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (contest_id, tag, digest) DO NOTHING",
-        (contest_id, entrant, tag, digest, first_seen, via),
+        (contest_id, entrant, tag, str(digest), stored_time(first_seen), via),
     )
 
 
@@ -113,20 +114,20 @@ def submissions(tx: Transaction, contest_id: int, entrant: str | None = None) ->
             "ORDER BY first_seen, id",
             (contest_id, entrant),
         )
-    return [SubmissionRow(**r) for r in rows]
+    return [SubmissionRow.from_row(r) for r in rows]
 
 
 def submission(tx: Transaction, submission_id: int) -> SubmissionRow | None:
     row = tx.one(f"SELECT {_SUBMISSION} FROM submissions WHERE id = ?", (submission_id,))
-    return None if row is None else SubmissionRow(**row)
+    return None if row is None else SubmissionRow.from_row(row)
 
 
-def submissions_with_digest(tx: Transaction, contest_id: int, digest: str) -> list[SubmissionRow]:
+def submissions_with_digest(tx: Transaction, contest_id: int, digest: Digest | str) -> list[SubmissionRow]:
     rows = tx.query(
         f"SELECT {_SUBMISSION} FROM submissions WHERE contest_id = ? AND digest = ? ORDER BY first_seen, id",
-        (contest_id, digest),
+        (contest_id, str(digest)),
     )
-    return [SubmissionRow(**r) for r in rows]
+    return [SubmissionRow.from_row(r) for r in rows]
 
 
 def count_submissions_since(tx: Transaction, contest_id: int, entrant: str, since: str) -> int:
@@ -153,19 +154,20 @@ def nth_recent_submission(tx: Transaction, contest_id: int, entrant: str, since:
 def append_event(
     tx: Transaction,
     contest_id: int,
-    kind: str,
+    kind: EventKind,
     actor: str,
     data: dict[str, Any],
     *,
     submission_id: int | None = None,
-    digest: str | None = None,
-    at: str | None = None,
+    digest: Digest | str | None = None,
+    at: Moment | None = None,
 ) -> int:
     event_id = tx.insert(
         "INSERT INTO events (contest_id, at, kind, submission_id, digest, actor, data) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (contest_id, at or now(), kind, submission_id, digest, actor, _json(data)),
-    )
+        (contest_id, stored_time(at or now()), EventKind(kind).value, submission_id,
+         None if digest is None else str(digest), actor, _json(data)),
+    )  # fmt: skip
     assert event_id is not None
     return event_id
 
@@ -175,28 +177,52 @@ def events(
     contest_id: int,
     *,
     submission_id: int | None = None,
-    kinds: tuple[str, ...] = (),
+    kinds: tuple[EventKind, ...] = (),
     after_id: int = 0,
-    digest: str | None = None,
+    before_id: int | None = None,
+    digest: Digest | str | None = None,
     limit: int | None = None,
     newest_first: bool = False,
 ) -> list[EventRow]:
     sql = "SELECT * FROM events WHERE contest_id = ? AND id > ?"
     params: list[Any] = [contest_id, after_id]
+    if before_id is not None:
+        sql += " AND id < ?"
+        params.append(before_id)
     if digest is not None:
         sql += " AND digest = ?"
-        params.append(digest)
+        params.append(str(digest))
     if submission_id is not None:
         sql += " AND submission_id = ?"
         params.append(submission_id)
     if kinds:
         sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
-        params += kinds
+        params += [EventKind(k).value for k in kinds]
     sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
     return [EventRow.from_row(r) for r in tx.query(sql, params)]
+
+
+def events_of(tx: Transaction, submission_ids: list[int]) -> dict[int, list[EventRow]]:
+    """The events of these submissions, each list oldest first."""
+    found: dict[int, list[EventRow]] = {sid: [] for sid in submission_ids}
+    for start in range(0, len(submission_ids), 500):
+        chunk = submission_ids[start : start + 500]
+        rows = tx.query(
+            f"SELECT * FROM events WHERE submission_id IN ({', '.join('?' for _ in chunk)}) ORDER BY id",
+            chunk,
+        )
+        for row in rows:
+            event = EventRow.from_row(row)
+            found[event.submission_id or 0].append(event)
+    return found
+
+
+def event(tx: Transaction, event_id: int) -> EventRow | None:
+    row = tx.one("SELECT * FROM events WHERE id = ?", (event_id,))
+    return None if row is None else EventRow.from_row(row)
 
 
 def last_event_id(tx: Transaction, contest_id: int) -> int:
@@ -295,23 +321,26 @@ def release_job(tx: Transaction, job_id: int, owner: str) -> bool:
     return True
 
 
-def job_states(tx: Transaction, contest_id: int) -> dict[int, str]:
-    """submission id → its latest job's state (queued, running, done)."""
+def running_submissions(tx: Transaction, contest_id: int) -> frozenset[int]:
+    """The submissions a worker holds a job of now (their status reads JUDGING)."""
     rows = tx.query(
-        "SELECT j.submission_id, j.state FROM jobs j JOIN submissions s ON s.id = j.submission_id "
-        "WHERE s.contest_id = ? ORDER BY j.id",
+        "SELECT DISTINCT j.submission_id FROM jobs j JOIN submissions s ON s.id = j.submission_id "
+        "WHERE j.state = 'running' AND s.contest_id = ?",
         (contest_id,),
     )
-    return {int(r["submission_id"]): str(r["state"]) for r in rows}
+    return frozenset(int(r["submission_id"]) for r in rows)
 
 
 def queue_counts(tx: Transaction, contest_id: int | None = None) -> dict[str, int]:
-    if contest_id is None:
-        rows = tx.query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-    else:
-        rows = tx.query(
-            "SELECT j.state, COUNT(*) AS n FROM jobs j JOIN submissions s ON s.id = j.submission_id "
-            "WHERE s.contest_id = ? GROUP BY j.state",
-            (contest_id,),
-        )
-    return {str(r["state"]): int(r["n"]) for r in rows}
+    """How many jobs are queued and running (through the state index: finished jobs are not read)."""
+    scope, params = "", []
+    if contest_id is not None:
+        scope, params = " AND s.contest_id = ?", [contest_id]
+    rows = tx.query(
+        "SELECT j.state, COUNT(*) AS n FROM jobs j JOIN submissions s ON s.id = j.submission_id "
+        f"WHERE j.state IN ('queued', 'running'){scope} GROUP BY j.state",
+        params,
+    )
+    counts = {"queued": 0, "running": 0}
+    counts.update({str(r["state"]): int(r["n"]) for r in rows})
+    return counts

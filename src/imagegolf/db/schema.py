@@ -102,6 +102,81 @@ MIGRATIONS: tuple[Migration, ...] = (
                FOR EACH ROW EXECUTE FUNCTION imagegolf_events_append_only()""",
         ),
     ),
+    Migration(
+        2,
+        "derived standings, kept in step with the events (built from them on first open)",
+        (
+            # One row per contest: the last event the derived tables reflect, and running counts.
+            """CREATE TABLE standings_meta (
+                contest_id INTEGER PRIMARY KEY REFERENCES contests(id),
+                applied_event BIGINT NOT NULL,
+                submissions BIGINT NOT NULL,
+                pending BIGINT NOT NULL,
+                ranked BIGINT NOT NULL,
+                entrants BIGINT NOT NULL)""",
+            # Each submission's effective state, with what a table row shows (one table, no join).
+            """CREATE TABLE submission_states (
+                submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                entrant TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                first_seen TEXT NOT NULL,
+                via TEXT NOT NULL,
+                status TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                verdict TEXT,
+                size BIGINT,
+                metrics TEXT,
+                judged_at TEXT,
+                judged_event BIGINT,
+                duplicate_of INTEGER,
+                ranked INTEGER NOT NULL)""",
+            "CREATE INDEX states_in_order ON submission_states (contest_id, first_seen, submission_id)",
+            "CREATE INDEX states_by_entrant ON submission_states "
+            "(contest_id, entrant, first_seen, submission_id)",
+            "CREATE INDEX states_best ON submission_states "
+            "(contest_id, entrant, ranked, size, first_seen, submission_id)",
+            "CREATE INDEX states_ranked ON submission_states (contest_id, ranked, first_seen, submission_id)",
+            "CREATE INDEX states_by_digest ON submission_states (contest_id, digest)",
+            # The manifest and layer digests of each accepted submission (the duplicate rule).
+            """CREATE TABLE fingerprints (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                fingerprint TEXT NOT NULL,
+                submission_id INTEGER NOT NULL REFERENCES submissions(id),
+                position INTEGER NOT NULL,
+                PRIMARY KEY (contest_id, fingerprint, submission_id))""",
+            "CREATE INDEX fingerprints_of ON fingerprints (submission_id, position)",
+            # Each entrant: counts, latest submission, best and place on the board.
+            """CREATE TABLE entrant_best (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                entrant TEXT NOT NULL,
+                joined TEXT NOT NULL,
+                first_submission INTEGER NOT NULL,
+                latest INTEGER NOT NULL,
+                latest_seen TEXT NOT NULL,
+                submissions BIGINT NOT NULL,
+                accepted BIGINT NOT NULL,
+                best INTEGER,
+                size BIGINT,
+                reached TEXT,
+                place INTEGER,
+                PRIMARY KEY (contest_id, entrant))""",
+            "CREATE INDEX entrants_by_place ON entrant_best (contest_id, place)",
+            "CREATE INDEX entrants_by_best ON entrant_best (contest_id, size, reached, best)",
+            "CREATE INDEX entrants_by_joining ON entrant_best (contest_id, joined, first_submission)",
+            # The record timeline: the accepted submissions smaller than every one before them.
+            """CREATE TABLE records (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                submission_id INTEGER NOT NULL REFERENCES submissions(id),
+                first_seen TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                PRIMARY KEY (contest_id, submission_id))""",
+            "CREATE INDEX records_in_order ON records (contest_id, first_seen, submission_id)",
+            # Jobs by submission (a submission's latest job) and by state (the queue's counts).
+            "CREATE INDEX jobs_by_submission ON jobs (submission_id, id)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -1,18 +1,32 @@
-"""The read-only JSON API: the contest, the board, the timeline, submissions, events, exports."""
+"""The read-only JSON API: the contest, the board, the timeline, submissions, events, exports.
+
+Lists are paged (the board by place, submissions and events by a cursor), so an answer's cost
+does not grow with the contest's history; the board answers 304 to a client holding its version.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from imagegolf.contest import SubmissionNotFound, contest_events, submission_detail
+from imagegolf.contest import board as read_board
+from imagegolf.contest import entrant as read_entrant
+from imagegolf.contest import events as read_events
 from imagegolf.contest import export as ex
-from imagegolf.web.site import Site, etag
+from imagegolf.contest import records as read_records
+from imagegolf.contest import snapshot, submission_detail
+from imagegolf.contest import submissions as read_submissions
+from imagegolf.contest.reads import BOARD_PAGE, HISTORY_PAGE
+from imagegolf.contest.reads import totals as read_totals
+from imagegolf.web.pages import PageNumber
+from imagegolf.web.site import Site, cache_headers, not_modified, variant
 
 EVENTS_PAGE = 500  # /api/events returns at most this many; page on with ?after=<last id>
+MAX_ID = 2**62  # ids beyond any database: a larger one is a 400, not a query
+LIST_LIMIT = 1000
 
 
 def attachment(name: str, suffix: str) -> dict[str, str]:
@@ -26,101 +40,123 @@ def router(site: Site) -> APIRouter:
     @api.get("/contest", tags=["read"])
     def contest() -> dict[str, Any]:
         """The contest's rules: phrase, match rule, metric, repository, entrant mapping, window, limits."""
-        snap = site.snapshot()
+        contest = site.contest()
+        counts, current = read_totals(site.db, contest)
         return {
-            **ex.contest_json(snap.contest),
-            "version": snap.version,
-            "queue": snap.queue,
-            "submissions": len(snap.standings.states),
-            "entrants": len(snap.standings.board) + len(snap.standings.unranked),
+            **ex.contest_json(contest),
+            "version": current.last_event,
+            "queue": current.queue,
+            "submissions": counts.submissions,
+            "entrants": counts.entrants,
         }
 
     @api.get("/board", tags=["read"])
-    def board() -> dict[str, Any]:
-        """The leaderboard: each entrant's best accepted submission, smallest first (ties: first seen)."""
-        snap = site.snapshot()
-        return {
-            "metric": snap.standings.metric,
-            "version": snap.version,
-            "board": [ex.board_json(row) for row in snap.standings.board],
-            "unranked": list(snap.standings.unranked),
-            "pending": snap.standings.pending,
-            "queue": snap.queue,
+    def board(
+        request: Request,
+        page_number: int = PageNumber,
+        per_page: int = Query(BOARD_PAGE, ge=1, le=LIST_LIMIT, description="entrants per page"),
+    ) -> Response:
+        """The leaderboard, a page at a time: each entrant's best accepted submission, smallest
+        first (ties: first seen). Answers 304 to `If-None-Match` with the current ETag."""
+        unchanged = not_modified(request, variant(site.version().etag, page_number, per_page))
+        if unchanged is not None:
+            return unchanged
+        view = read_board(site.db, site.contest(), page_number, per_page=per_page)
+        body = {
+            "metric": view.contest.metric,
+            "version": view.version.last_event,
+            "page": view.page.number,
+            "pages": view.page.count,
+            "ranked": view.totals.ranked,
+            "board": [ex.board_json(row) for row in view.rows],
+            "unranked": [s.submission.entrant for s in view.unranked],
+            "unranked_total": view.totals.entrants - view.totals.ranked,
+            "pending": view.totals.pending,
+            "queue": view.version.queue,
         }
+        return JSONResponse(body, headers=cache_headers(variant(view.version.etag, page_number, per_page)))
 
     @api.get("/timeline", tags=["read"])
     def timeline() -> dict[str, Any]:
         """The record timeline: each submission that was strictly smaller than every one before it."""
-        snap = site.snapshot()
+        contest = site.contest()
         return {
-            "metric": snap.standings.metric,
-            "records": [ex.record_json(p) for p in snap.standings.records],
+            "metric": contest.metric,
+            "records": [ex.record_json(p) for p in read_records(site.db, contest)],
         }
 
     @api.get("/submissions", tags=["read"])
-    def submissions() -> dict[str, Any]:
-        """Every submission, first seen first, with its status, verdict, reason and metrics."""
-        snap = site.snapshot()
-        places = ex.places(snap.standings)
-        rows = [
-            ex.submission_row(s, snap.standings.metric, places.get(s.submission.id))
-            for s in snap.standings.states
-        ]
-        return {"version": snap.version, "columns": list(ex.COLUMNS), "submissions": rows}
+    def submissions(
+        after: int | None = Query(None, ge=1, le=MAX_ID, description="the last id of the page before"),
+        limit: int = Query(HISTORY_PAGE, ge=1, le=LIST_LIMIT, description="at most this many"),
+    ) -> dict[str, Any]:
+        """Submissions, first seen first, with status, verdict, reason and metrics; page on with
+        `after` = the last id of a page."""
+        contest = site.contest()
+        found = read_submissions(site.db, contest, after=after, limit=limit + 1)
+        page = found.states[:limit]
+        return {
+            "columns": list(ex.COLUMNS),
+            "submissions": [
+                ex.submission_row(s, contest.metric, found.places.get(s.submission.id)) for s in page
+            ],
+            "more": len(found.states) > limit,
+            "last": page[-1].submission.id if page else after,
+        }
 
     @api.get("/submissions/{key}", tags=["read"])
     def submission(key: str) -> dict[str, Any]:
         """One submission by id or digest: the judgement (runs, layers, notes, entry file), its events."""
-        contest = site.contest()
-        detail = submission_detail(site.db, contest, key)
-        places = ex.places(site.snapshot().standings)
-        return ex.detail_json(detail, places.get(detail.state.submission.id))
+        return ex.detail_json(submission_detail(site.db, site.contest(), key))
 
     @api.get("/entrants/{entrant:path}", tags=["read"])
-    def entrant(entrant: str) -> dict[str, Any]:
-        """One entrant's submissions, first seen first, and their place if ranked."""
-        snap = site.snapshot()
-        states = snap.standings.of(entrant)
-        if not states:
-            raise SubmissionNotFound(f"{entrant!r} has made no submission")
-        places = ex.places(snap.standings)
-        row = next((r for r in snap.standings.board if r.entrant == entrant), None)
+    def entrant(entrant: str, page_number: int = PageNumber) -> dict[str, Any]:
+        """One entrant's submissions, first seen first, a page at a time, and their place if ranked."""
+        view = read_entrant(site.db, site.contest(), entrant, page_number)
+        row = view.row
+        places = {row.best.submission.id: row.place} if row else {}
         return {
             "entrant": entrant,
             "place": row.place if row else None,
             "best": ex.board_json(row) if row else None,
+            "page": view.page.number,
+            "pages": view.page.count,
+            "total": view.page.total,
             "submissions": [
-                ex.submission_row(s, snap.standings.metric, places.get(s.submission.id)) for s in states
+                ex.submission_row(s, view.contest.metric, places.get(s.submission.id)) for s in view.states
             ],
         }
 
     @api.get("/events", tags=["read"])
-    def events(after: int = Query(0, ge=0, description="only events with a larger id")) -> dict[str, Any]:
+    def events(
+        after: int = Query(0, ge=0, le=MAX_ID, description="only events with a larger id"),
+        limit: int = Query(EVENTS_PAGE, ge=1, le=EVENTS_PAGE, description="at most this many"),
+    ) -> dict[str, Any]:
         """The event log, oldest first, after an id; at most 500 per call (page on with the last id)."""
-        rows = contest_events(site.db, site.contest(), after, limit=EVENTS_PAGE + 1)
-        page = rows[:EVENTS_PAGE]
+        rows = read_events(site.db, site.contest(), after=after, limit=limit + 1)
+        page = rows[:limit]
         return {
             "events": [ex.event_json(e) for e in page],
-            "more": len(rows) > EVENTS_PAGE,
+            "more": len(rows) > limit,
             "last": page[-1].id if page else after,
         }
 
     @api.get("/version", tags=["read"])
     def version() -> dict[str, Any]:
         """The last event id and job counts; `etag` changes whenever the board may have changed."""
-        last, queue = site.version()
-        return {"version": last, "queue": queue, "etag": etag(last, queue)}
+        current = site.version()
+        return {"version": current.last_event, "queue": current.queue, "etag": current.etag}
 
     @api.get("/export.json", tags=["export"])
     def export_json() -> JSONResponse:
         """Everything: contest, one row per submission, board, record timeline."""
-        snap = site.snapshot()
+        snap = snapshot(site.db, site.contest())
         return JSONResponse(ex.export_json(snap), headers=attachment(snap.contest.name, ".json"))
 
     @api.get("/export.csv", tags=["export"])
     def export_csv() -> Response:
         """One row per submission (spreadsheet-safe: formula-like cells are prefixed with ')."""
-        snap = site.snapshot()
+        snap = snapshot(site.db, site.contest())
         return Response(
             ex.export_csv(snap),
             media_type="text/csv; charset=utf-8",

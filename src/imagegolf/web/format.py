@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from imagegolf.db.records import EventRow
+from imagegolf.digest import Digest
 from imagegolf.units import human_size
 
 __all__ = ["event_summary", "exact_size", "human_size", "parse_moment", "short_digest", "show_time"]
@@ -16,11 +17,12 @@ def exact_size(n: int) -> str:
     return f"{n:,} B"
 
 
-def short_digest(digest: str | None, hex_chars: int = 12) -> str:
+def short_digest(digest: Digest | str | None, hex_chars: int = 12) -> str:
     if not digest:
         return ""
-    algorithm, _, hex_part = digest.partition(":")
-    return f"{algorithm}:{hex_part[:hex_chars]}" if hex_part else digest[:hex_chars]
+    text = str(digest)
+    algorithm, _, hex_part = text.partition(":")
+    return f"{algorithm}:{hex_part[:hex_chars]}" if hex_part else text[:hex_chars]
 
 
 def parse_moment(text: str) -> dt.datetime:
@@ -28,14 +30,15 @@ def parse_moment(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def show_time(text: str | None) -> str:
-    """``2026-05-01 09:30:12 UTC`` from the stored ISO text (unparseable text is shown as is)."""
-    if not text:
+def show_time(moment: dt.datetime | str | None) -> str:
+    """``2026-05-01 09:30:12 UTC`` from a time or its stored ISO text (unparseable text is shown as is)."""
+    if not moment:
         return ""
     try:
-        return parse_moment(text).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        parsed = moment if isinstance(moment, dt.datetime) else parse_moment(moment)
     except ValueError:
-        return text
+        return str(moment)
+    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def event_summary(event: EventRow) -> str:

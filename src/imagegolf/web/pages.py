@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from imagegolf.contest import METRICS, Snapshot, SubmissionNotFound, contest_events, submission_detail
-from imagegolf.contest import export as ex
+from imagegolf.contest import METRICS, BoardView, submission_detail
+from imagegolf.contest import board as read_board
+from imagegolf.contest import entrant as read_entrant
+from imagegolf.contest import events as read_events
+from imagegolf.contest import records as read_records
 from imagegolf.judge.refusals import REFUSED
 from imagegolf.web.render import render
-from imagegolf.web.site import Site, etag
+from imagegolf.web.site import Site, cache_headers, not_modified, variant
 from imagegolf.web.timeline_svg import timeline_svg
 
-LATEST_EVENTS = 15
+EVENTS_PAGE = 100
+MAX_PAGE = 1_000_000  # beyond any contest; a larger number is a 400, not a query
+PageNumber = Query(1, ge=1, le=MAX_PAGE, alias="page", description="which page, from 1")
 # What each status means, for the rules page and the tooltips on the board.
 STATUS_MEANINGS = {
     "ACCEPTED": "every run exited 0 and printed the phrase; ranked by the contest's metric",
@@ -52,88 +57,89 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
     def page(template: str, **context: Any) -> HTMLResponse:
         return HTMLResponse(render(env, template, **context))
 
-    def board_context(snap: Snapshot) -> dict[str, Any]:
-        latest = contest_events(site.db, snap.contest, limit=LATEST_EVENTS, newest_first=True)
+    def board_context(view: BoardView) -> dict[str, Any]:
         return {
-            "contest": snap.contest,
-            "snap": snap,
-            "standings": snap.standings,
-            "etag": etag(snap.version, snap.queue),
-            "latest": latest,
+            "contest": view.contest,
+            "view": view,
             "meanings": STATUS_MEANINGS,
-            "timeline": timeline_svg(snap.standings.records, width=560, height=220, title=""),
+            "timeline": timeline_svg(view.records, width=560, height=220, title=""),
         }
 
+    def board_answer(request: Request, template: str, number: int, **extra: Any) -> Response:
+        """The board (or its live fragment): 304 if the viewer has this version, else rendered
+        once per version and page and shared by every viewer."""
+        unchanged = not_modified(request, variant(site.version().etag, number))
+        if unchanged is not None:
+            return unchanged
+        view = read_board(site.db, site.contest(), number)
+        tag = variant(view.version.etag, number)
+        body = site.rendered(
+            (template, number, tag),
+            lambda: render(env, template, **board_context(view), **extra).encode(),
+        )
+        return HTMLResponse(body, headers={**cache_headers(tag), "X-Imagegolf-Etag": tag})
+
     @pages.get("/")
-    def board() -> HTMLResponse:
-        return page("board.html", nav="board", **board_context(site.snapshot()))
+    def board(request: Request, page_number: int = PageNumber) -> Response:
+        return board_answer(request, "board.html", page_number, nav="board")
 
     @pages.get("/fragments/board")
-    def board_fragment() -> HTMLResponse:
-        context = board_context(site.snapshot())
-        response = page("_board.html", **context)
-        response.headers["X-Imagegolf-Etag"] = context["etag"]
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    def board_fragment(request: Request, page_number: int = PageNumber) -> Response:
+        return board_answer(request, "_board.html", page_number)
 
     @pages.get("/timeline")
     def timeline(scale: str = Query("auto", pattern="^(auto|log|linear)$")) -> HTMLResponse:
-        snap = site.snapshot()
-        svg = timeline_svg(snap.standings.records, scale=scale, title=f"Record by {snap.standings.metric}")
-        return page(
-            "timeline.html",
-            nav="timeline",
-            contest=snap.contest,
-            standings=snap.standings,
-            svg=svg,
-            scale=scale,
-        )
+        contest = site.contest()
+        points = read_records(site.db, contest)
+        svg = timeline_svg(points, scale=scale, title=f"Record by {contest.metric}")
+        return page("timeline.html", nav="timeline", contest=contest, records=points, svg=svg, scale=scale)
 
     @pages.get("/timeline.svg")
     def timeline_image(scale: str = Query("auto", pattern="^(auto|log|linear)$")) -> Response:
-        snap = site.snapshot()
+        contest = site.contest()
         svg = timeline_svg(
-            snap.standings.records,
-            scale=scale,
-            title=f"{snap.contest.name}: record by {snap.standings.metric}",
+            read_records(site.db, contest), scale=scale, title=f"{contest.name}: record by {contest.metric}"
         )
         return Response(svg, media_type="image/svg+xml")
 
     @pages.get("/entrants/{entrant:path}")
-    def entrant(entrant: str) -> HTMLResponse:
-        snap = site.snapshot()
-        states = snap.standings.of(entrant)
-        if not states:
-            raise SubmissionNotFound(f"{entrant!r} has made no submission")
-        row = next((r for r in snap.standings.board if r.entrant == entrant), None)
+    def entrant(entrant: str, page_number: int = PageNumber) -> HTMLResponse:
+        view = read_entrant(site.db, site.contest(), entrant, page_number)
+        places = {view.row.best.submission.id: view.row.place} if view.row else {}
         return page(
             "entrant.html",
             nav="",
-            contest=snap.contest,
-            entrant=entrant,
-            states=states,
-            row=row,
-            places=ex.places(snap.standings),
+            contest=view.contest,
+            entrant=view.entrant,
+            view=view,
+            places=places,
             meanings=STATUS_MEANINGS,
         )
 
     @pages.get("/submissions/{key}")
     def submission(key: str) -> HTMLResponse:
-        contest = site.contest()
-        detail = submission_detail(site.db, contest, key)
-        places = ex.places(site.snapshot().standings)
+        detail = submission_detail(site.db, site.contest(), key)
         return page(
             "submission.html",
             nav="",
-            contest=contest,
+            contest=detail.contest,
             detail=detail,
             state=detail.state,
-            judgement=detail.state.judgement or {},
-            place=places.get(detail.state.submission.id),
+            judgement=detail.judgement,
             metrics=METRICS,
             metric_meanings=METRIC_MEANINGS,
             meanings=STATUS_MEANINGS,
         )
+
+    @pages.get("/events")
+    def events(
+        before: int | None = Query(None, ge=1, le=2**62, description="only older events"),
+    ) -> HTMLResponse:
+        contest = site.contest()
+        rows = read_events(site.db, contest, before=before, limit=EVENTS_PAGE + 1, newest_first=True)
+        shown = rows[:EVENTS_PAGE]
+        older = shown[-1].id if len(rows) > EVENTS_PAGE else None
+        return page("events.html", nav="events", contest=contest, events=shown, older=older)
 
     @pages.get("/rules")
     def rules() -> HTMLResponse:

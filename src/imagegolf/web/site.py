@@ -1,18 +1,44 @@
-"""What every request handler shares: the database, the contest (found once), the tokens."""
+"""What every request handler shares: the database, the contest (found once), the tokens, and
+the conditional-request helpers (ETag / 304) and the cache of rendered answers by version."""
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from imagegolf.contest import Contest, Snapshot, open_contest, snapshot, version
+from fastapi import Request
+from fastapi.responses import Response
+
+from imagegolf.contest import Contest, Version, open_contest, version
 from imagegolf.db import Database
 from imagegolf.registry import RegistryClient
 
+RENDERED_KEPT = 64  # rendered answers kept (by version and page): a room of viewers shares one
 
-def etag(version: int, queue: dict[str, int]) -> str:
-    """Changes when an event is appended or a job changes state (a worker starts judging)."""
-    return f"{version}-{queue.get('queued', 0)}-{queue.get('running', 0)}-{queue.get('done', 0)}"
+
+def quoted(tag: str) -> str:
+    return f'"{tag}"'
+
+
+def not_modified(request: Request, tag: str) -> Response | None:
+    """A 304 when the client already holds the answer tagged ``tag`` (RFC 9110 §13.1.2)."""
+    held = request.headers.get("if-none-match", "")
+    if quoted(tag) in {h.strip().removeprefix("W/") for h in held.split(",")} or held.strip() == "*":
+        return Response(status_code=304, headers=cache_headers(tag))
+    return None
+
+
+def variant(tag: str, *parts: object) -> str:
+    """The entity tag of one page of an answer: the version's tag and what picks the page, since
+    a client that held page 1 must not be told "not modified" for page 2 (RFC 9110 §8.8.3)."""
+    return ".".join((tag, *(str(part) for part in parts)))
+
+
+def cache_headers(tag: str) -> dict[str, str]:
+    """Store, but ask again every time: the answer changes with every event."""
+    return {"ETag": quoted(tag), "Cache-Control": "no-cache"}
 
 
 @dataclass
@@ -26,6 +52,7 @@ class Site:
     registry: RegistryClient | None = None
     _contest: Contest | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _rendered: OrderedDict[Hashable, bytes] = field(default_factory=OrderedDict, repr=False)
 
     def contest(self) -> Contest:
         """The contest, looked up on first use (a server may start before `contest init`)."""
@@ -34,9 +61,19 @@ class Site:
                 self._contest = open_contest(self.db, self.contest_name)
             return self._contest
 
-    def snapshot(self) -> Snapshot:
-        return snapshot(self.db, self.contest())
-
-    def version(self) -> tuple[int, dict[str, int]]:
-        """The last event id and the job counts: two small queries, for /api/version's polling."""
+    def version(self) -> Version:
+        """The last event id and the queue's counts: index lookups, whatever the history."""
         return version(self.db, self.contest())
+
+    def rendered(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+        """The answer for ``key`` (which must include the version it shows), rendered once."""
+        with self._lock:
+            if key in self._rendered:
+                self._rendered.move_to_end(key)
+                return self._rendered[key]
+        body = render()
+        with self._lock:
+            self._rendered[key] = body
+            while len(self._rendered) > RENDERED_KEPT:
+                self._rendered.popitem(last=False)
+        return body

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from imagegolf.contest.standings import RecordPoint
-from imagegolf.web.format import exact_size, human_size, parse_moment
+from imagegolf.web.format import exact_size, human_size
 
 LOG_RATIO = 20.0
 _YScale = Callable[[int], float]  # size → y pixel
@@ -60,7 +60,7 @@ def timeline_svg(
     width: int = 860,
     height: int = 340,
     scale: str = "auto",
-    until: str | None = None,
+    until: dt.datetime | None = None,
     title: str = "Record timeline",
     link: bool = True,
 ) -> str:
@@ -86,7 +86,7 @@ def timeline_svg(
             f'fill="{_MUTED}">no record yet: no accepted submission</text>'
         )
         return "\n".join([*parts, "</svg>"]) + "\n"
-    points = [(parse_moment(r.at), r) for r in records]
+    points = [(r.at, r) for r in records]
     start, end = _time_range([t for t, _ in points], until)
     sizes = [r.size for r in records]
     use_log = scale == "log" or (scale == "auto" and max(sizes) / max(min(sizes), 1) > LOG_RATIO)
@@ -111,12 +111,12 @@ def timeline_svg(
     return "\n".join([*parts, "</svg>"]) + "\n"
 
 
-def _time_range(moments: list[dt.datetime], until: str | None) -> tuple[dt.datetime, dt.datetime]:
+def _time_range(moments: list[dt.datetime], until: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
     start, last = min(moments), max(moments)
     span = (last - start).total_seconds()
     end = last + dt.timedelta(seconds=max(span * 0.12, 60.0))  # room for the last label
     if until:
-        end = max(end, parse_moment(until))
+        end = max(end, until)
     return start, end
 
 
