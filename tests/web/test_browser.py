@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, Page, Response, expect
 
 from imagegolf.contest import Contest
 from imagegolf.db import Database
@@ -85,6 +85,28 @@ def test_the_board_updates_without_a_reload(
         "erin", timeout=LIVE_TIMEOUT_MS
     )
     assert browser_page.evaluate("window.__notReloaded") is True
+
+
+def test_an_unchanged_board_is_asked_for_and_not_sent_again(
+    browser_page: Page, site: ServerHandle, db: Database, contest: Contest, field: dict[str, int]
+) -> None:
+    polls: list[tuple[int, str | None]] = []
+
+    def seen(response: Response) -> None:
+        if "/fragments/board" in response.url:
+            polls.append((response.status, response.request.headers.get("if-none-match")))
+
+    browser_page.on("response", seen)
+    browser_page.goto(f"{site.url}/")
+    browser_page.wait_for_timeout(4_500)  # two polls at least, nothing recorded meanwhile
+    shown = browser_page.locator("#board").get_attribute("data-etag")
+    assert len(polls) >= 2 and all(p == (304, f'"{shown}"') for p in polls), polls
+    seed.judge(db, contest, field["dave"], size=60)  # an event: the next poll gets the new board
+    expect(browser_page.locator("table.leaderboard tbody tr td.entrant").first).to_have_text(
+        "dave", timeout=LIVE_TIMEOUT_MS
+    )
+    assert 200 in [status for status, _ in polls]
+    assert browser_page.locator("#board").get_attribute("data-etag") != shown
 
 
 def test_a_submission_page_opens_from_the_board(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,6 +17,7 @@ from imagegolf.judge.refusals import REFUSED
 from imagegolf.judge.verdict import Verdict
 from imagegolf.web.pages import STATUS_MEANINGS
 from imagegolf.web.render import code_spans
+from imagegolf.web.site import Site
 from tests.web import seed
 from tests.web.conftest import TestClient, client_for
 
@@ -185,3 +189,35 @@ def test_a_server_fault_is_a_500_without_a_traceback(
     assert page.status_code == 500 and "a bug in imagegolf" in page.text
     for text in (api.text, page.text):
         assert "secret internals" not in text and "Traceback" not in text
+
+
+def test_viewers_asking_at_once_share_one_render(db: Database, contest: Contest) -> None:
+    """A room of viewers polling right after an event: one render, every one of them gets it."""
+    site = Site(db)
+    renders: list[int] = []
+    started = threading.Event()
+
+    def render() -> bytes:
+        renders.append(1)
+        started.set()
+        time.sleep(0.3)  # the others arrive while it renders
+        return b"<table>board v7</table>"
+
+    with ThreadPoolExecutor(20) as pool:
+        first = pool.submit(site.rendered, ("_board.html", "7.1"), render)
+        started.wait(5)
+        rest = [pool.submit(site.rendered, ("_board.html", "7.1"), render) for _ in range(19)]
+        bodies = [first.result(), *(f.result() for f in rest)]
+    assert renders == [1] and set(bodies) == {b"<table>board v7</table>"}
+    assert site.rendered(("_board.html", "7.1"), render) == b"<table>board v7</table>" and renders == [1]
+
+
+def test_a_failed_render_is_not_kept(db: Database, contest: Contest) -> None:
+    site = Site(db)
+
+    def broken() -> bytes:
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        site.rendered(("_board.html", "8.1"), broken)
+    assert site.rendered(("_board.html", "8.1"), lambda: b"ok") == b"ok"

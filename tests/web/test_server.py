@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +38,16 @@ def test_serve_in_thread_serves_on_loopback_and_stops(db: Database, contest: Con
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/api/contest")
     server.stop()  # twice is fine
+
+
+def test_each_connection_sends_without_waiting_for_acks(db: Database, contest: Contest) -> None:
+    """TCP_NODELAY on every accepted connection: without it, a page written as head then body
+    waits for the client's delayed ACK (40 ms on Linux) on a keep-alive connection."""
+    with serve_in_thread(create_app(db)) as server, httpx.Client() as client:
+        assert client.get(f"{server.url}/api/contest").status_code == 200  # the connection stays open
+        (connection,) = server.server.server_state.connections
+        sock = connection.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_a_port_in_use_is_a_clear_error(db: Database, contest: Contest) -> None:

@@ -184,17 +184,22 @@ def events(
     limit: int | None = None,
     newest_first: bool = False,
 ) -> list[EventRow]:
-    sql = "SELECT * FROM events WHERE contest_id = ? AND id > ?"
-    params: list[Any] = [contest_id, after_id]
+    if submission_id is None:
+        sql = "SELECT * FROM events WHERE contest_id = ? AND id > ?"
+        params: list[Any] = [contest_id, after_id]
+    else:
+        # One submission's events: through events_by_submission (submission_id, id), never the
+        # contest's whole log. A unary + makes a column unusable for an index (SQLite's query
+        # planner docs, "Disqualifying WHERE clause terms"; PostgreSQL reads it as the value):
+        # without it SQLite 3.40 walks events_by_contest for the id range, O(the history).
+        sql = "SELECT * FROM events WHERE submission_id = ? AND +contest_id = ? AND +id > ?"
+        params = [submission_id, contest_id, after_id]
     if before_id is not None:
-        sql += " AND id < ?"
+        sql += " AND id < ?" if submission_id is None else " AND +id < ?"
         params.append(before_id)
     if digest is not None:
         sql += " AND digest = ?"
         params.append(str(digest))
-    if submission_id is not None:
-        sql += " AND submission_id = ?"
-        params.append(submission_id)
     if kinds:
         sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
         params += [EventKind(k).value for k in kinds]

@@ -68,15 +68,17 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
     def board_answer(request: Request, template: str, number: int, **extra: Any) -> Response:
         """The board (or its live fragment): 304 if the viewer has this version, else rendered
         once per version and page and shared by every viewer."""
-        unchanged = not_modified(request, variant(site.version().etag, number))
+        tag = variant(site.version().etag, number)  # the counters only: no standings read
+        unchanged = not_modified(request, tag)
         if unchanged is not None:
             return unchanged
-        view = read_board(site.db, site.contest(), number)
-        tag = variant(view.version.etag, number)
-        body = site.rendered(
-            (template, number, tag),
-            lambda: render(env, template, **board_context(view), **extra).encode(),
-        )
+
+        def fresh() -> bytes:  # once per version and page, whoever asks first
+            view = read_board(site.db, site.contest(), number)
+            return render(env, template, **board_context(view), **extra).encode()
+
+        # What is rendered is at least as new as the tag (read after it), never older.
+        body = site.rendered((template, tag), fresh)
         return HTMLResponse(body, headers={**cache_headers(tag), "X-Imagegolf-Etag": tag})
 
     @pages.get("/")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -53,6 +54,7 @@ class Site:
     _contest: Contest | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rendered: OrderedDict[Hashable, bytes] = field(default_factory=OrderedDict, repr=False)
+    _pending: dict[Hashable, Future[bytes]] = field(default_factory=dict, repr=False)
 
     def contest(self) -> Contest:
         """The contest, looked up on first use (a server may start before `contest init`)."""
@@ -66,14 +68,30 @@ class Site:
         return version(self.db, self.contest())
 
     def rendered(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
-        """The answer for ``key`` (which must include the version it shows), rendered once."""
+        """The answer for ``key`` (which must include the version it shows), rendered once: the
+        viewers who ask while it is being rendered wait for that one render (a room of viewers
+        polling after an event would otherwise each render it)."""
         with self._lock:
             if key in self._rendered:
                 self._rendered.move_to_end(key)
                 return self._rendered[key]
-        body = render()
+            pending = self._pending.get(key)
+            mine = pending is None
+            if pending is None:
+                pending = self._pending[key] = Future()
+        if not mine:
+            return pending.result()
+        try:
+            body = render()
+        except BaseException as error:
+            with self._lock:
+                del self._pending[key]
+            pending.set_exception(error)
+            raise
         with self._lock:
             self._rendered[key] = body
+            del self._pending[key]
             while len(self._rendered) > RENDERED_KEPT:
                 self._rendered.popitem(last=False)
+        pending.set_result(body)
         return body
