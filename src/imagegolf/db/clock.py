@@ -18,6 +18,12 @@ def format_time(moment: dt.datetime) -> str:
 
 
 def parse_time(text: str) -> dt.datetime:
+    """A stored time (``2026-05-01T09:00:00.000000Z``, as :func:`format_time` writes it)."""
+    if len(text) == 27 and text[10] == "T" and text[19] == "." and text[26] == "Z":
+        # Python 3.11's fromisoformat reads this exact shape (the Z included) ten times faster
+        # than strptime, which was most of the time of reading a page of rows; the shape check
+        # keeps it to the one format (fromisoformat alone would also take offsets and dates).
+        return dt.datetime.fromisoformat(text)
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 
 
