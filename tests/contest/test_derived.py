@@ -24,6 +24,7 @@ from imagegolf.contest.reads import board, entrant, open_contest, snapshot
 from imagegolf.contest.standings import Standings, derive
 from imagegolf.db import Database, open_database
 from imagegolf.db import queries as q
+from imagegolf.db.clock import stored_time
 from imagegolf.db.records import EventKind
 from imagegolf.db.schema import MIGRATIONS
 from imagegolf.judge.verdict import Verdict
@@ -239,6 +240,11 @@ def test_a_database_written_by_the_previous_release_migrates_and_builds_its_tabl
                 at = START + dt.timedelta(minutes=n)
                 sid = q.insert_submission(tx, cid, who, who, digest(n), at, "poll")
                 assert sid is not None
+                tx.execute(  # that release's job rows: cat's still queued, the others done
+                    "INSERT INTO jobs (submission_id, kind, state, attempts, not_before, created_at) "
+                    "VALUES (?, 'judge', ?, 0, ?, ?)",
+                    (sid, "queued" if who == "cat" else "done", stored_time(at), stored_time(at)),
+                )
                 q.append_event(tx, cid, EventKind.SUBMITTED, "watch", {}, submission_id=sid, digest=digest(n))
                 if who != "cat":
                     data = judged(Verdictx(0, Verdict.ACCEPTED, 80 - n, (n,), False, False), digest(n))
@@ -250,4 +256,5 @@ def test_a_database_written_by_the_previous_release_migrates_and_builds_its_tabl
         view = board(db, contest)
         assert [(r.place, r.entrant, r.size) for r in view.rows] == [(1, "bob", 79), (2, "amy", 80)]
         assert [s.submission.entrant for s in view.unranked] == ["cat"]
+        assert (view.version.queued, view.version.running) == (1, 0)  # the queue's counters, filled
         assert_same(db, contest)

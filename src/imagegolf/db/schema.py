@@ -173,8 +173,64 @@ MIGRATIONS: tuple[Migration, ...] = (
                 size BIGINT NOT NULL,
                 PRIMARY KEY (contest_id, submission_id))""",
             "CREATE INDEX records_in_order ON records (contest_id, first_seen, submission_id)",
-            # Jobs by submission (a submission's latest job) and by state (the queue's counts).
+            # Jobs by submission (a submission's latest job).
             "CREATE INDEX jobs_by_submission ON jobs (submission_id, id)",
+            # The queue's counts per contest (what every poll of the live page reads), kept by
+            # the triggers below in the transaction that moves a job: counting the jobs instead
+            # costs as much as the queue is long (100,000 after a re-judge of everything).
+            """CREATE TABLE job_counts (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                state TEXT NOT NULL,
+                n BIGINT NOT NULL,
+                PRIMARY KEY (contest_id, state))""",
+            """INSERT INTO job_counts (contest_id, state, n)
+               SELECT s.contest_id, j.state, COUNT(*) FROM jobs j JOIN submissions s ON s.id = j.submission_id
+               WHERE j.state IN ('queued', 'running') GROUP BY s.contest_id, j.state""",
+        ),
+        sqlite=(
+            """CREATE TRIGGER jobs_counted_in AFTER INSERT ON jobs
+               WHEN NEW.state IN ('queued', 'running') BEGIN
+               INSERT INTO job_counts (contest_id, state, n)
+               VALUES ((SELECT contest_id FROM submissions WHERE id = NEW.submission_id), NEW.state, 1)
+               ON CONFLICT (contest_id, state) DO UPDATE SET n = n + 1; END""",
+            """CREATE TRIGGER jobs_counted_leave AFTER UPDATE OF state ON jobs
+               WHEN OLD.state <> NEW.state AND OLD.state IN ('queued', 'running') BEGIN
+               UPDATE job_counts SET n = n - 1 WHERE state = OLD.state
+               AND contest_id = (SELECT contest_id FROM submissions WHERE id = OLD.submission_id); END""",
+            """CREATE TRIGGER jobs_counted_enter AFTER UPDATE OF state ON jobs
+               WHEN OLD.state <> NEW.state AND NEW.state IN ('queued', 'running') BEGIN
+               INSERT INTO job_counts (contest_id, state, n)
+               VALUES ((SELECT contest_id FROM submissions WHERE id = NEW.submission_id), NEW.state, 1)
+               ON CONFLICT (contest_id, state) DO UPDATE SET n = n + 1; END""",
+            """CREATE TRIGGER jobs_counted_out AFTER DELETE ON jobs
+               WHEN OLD.state IN ('queued', 'running') BEGIN
+               UPDATE job_counts SET n = n - 1 WHERE state = OLD.state
+               AND contest_id = (SELECT contest_id FROM submissions WHERE id = OLD.submission_id); END""",
+        ),
+        postgresql=(
+            # The two counter rows of a contest are always locked in the same order (queued,
+            # then running), so two transactions moving jobs opposite ways never deadlock.
+            """CREATE FUNCTION imagegolf_count_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+               DECLARE
+                 was TEXT := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.state END;
+                 now_ TEXT := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.state END;
+                 contest BIGINT;
+                 counted TEXT;
+               BEGIN
+                 IF was IS NOT DISTINCT FROM now_ THEN RETURN NULL; END IF;
+                 SELECT contest_id INTO contest FROM submissions
+                   WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.submission_id ELSE NEW.submission_id END;
+                 FOREACH counted IN ARRAY ARRAY['queued', 'running'] LOOP
+                   IF counted = was OR counted = now_ THEN
+                     INSERT INTO job_counts (contest_id, state, n)
+                     VALUES (contest, counted, CASE WHEN counted = now_ THEN 1 ELSE -1 END)
+                     ON CONFLICT (contest_id, state) DO UPDATE SET n = job_counts.n + EXCLUDED.n;
+                   END IF;
+                 END LOOP;
+                 RETURN NULL;
+               END $$""",
+            """CREATE TRIGGER jobs_counted AFTER INSERT OR DELETE OR UPDATE OF state ON jobs
+               FOR EACH ROW EXECUTE FUNCTION imagegolf_count_jobs()""",
         ),
     ),
 )
