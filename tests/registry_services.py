@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import datetime
+import http
 import json
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -327,7 +329,8 @@ class Fault:
     action: ``status`` (answer ``status`` with ``headers``, never forward), ``drop`` (close the
     connection unanswered), ``corrupt`` (forward, flip the last byte of the answer), ``extend``
     (forward, append bytes), ``stream`` (answer 200 with an endless chunked body), ``paginate``
-    (serve the real tag list in pages).
+    (serve the real tag list in pages), ``trickle-head`` / ``trickle-body`` (forward, then send
+    the real answer's status line and headers, or its body, one byte every ``every`` seconds).
     """
 
     method: str
@@ -336,6 +339,7 @@ class Fault:
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1_000_000
+    every: float = 0.05
 
 
 @dataclass
@@ -347,17 +351,34 @@ class Seen:
 
 
 class FaultProxy:
-    """A threaded HTTP/1.1 reverse proxy on 127.0.0.1 in front of a plain-HTTP registry."""
+    """A threaded HTTP/1.1 reverse proxy on 127.0.0.1 in front of a plain-HTTP registry; it speaks
+    TLS to its clients when given a certificate and key, and counts the connections they open."""
 
     HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"})
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, tls: tuple[Path, Path] | None = None) -> None:
         self.upstream = upstream
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.streamed_bytes = 0
+        self.connections = 0
         self.lock = threading.Lock()
-        self.server = QuietServer((LOOPBACK, 0), self._handler())
+        context = None
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+        proxy = self
+
+        class Server(QuietServer):
+            def get_request(self) -> tuple[Any, Any]:
+                sock, address = super().get_request()
+                with proxy.lock:
+                    proxy.connections += 1
+                if context is not None:
+                    sock = context.wrap_socket(sock, server_side=True)
+                return sock, address
+
+        self.server = Server((LOOPBACK, 0), self._handler())
         self.host = f"{LOOPBACK}:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -405,6 +426,9 @@ class FaultProxy:
                     self._paginate()
                     return
                 status, headers, answer = self._forward(body)
+                if fault is not None and action.startswith("trickle-"):
+                    self._trickle(status, headers, answer, fault)
+                    return
                 if action == "corrupt" and answer:
                     answer = answer[:-1] + bytes([answer[-1] ^ 0xFF])
                 elif action == "extend":
@@ -443,6 +467,32 @@ class FaultProxy:
                 if len(tags) > size:
                     headers["Link"] = f'<{url.path}?n={size}&last={page[-1]}>; rel="next"'
                 self._reply(status, headers, json.dumps({"name": body["name"], "tags": page}).encode())
+
+            def _trickle(
+                self, status: int, headers: list[tuple[str, str]], body: bytes, fault: Fault
+            ) -> None:
+                proxy._log(self.command, self.path, status)
+                if not any(k.lower() == "content-length" for k, _ in headers):
+                    headers = [*headers, ("Content-Length", str(len(body)))]
+                reason = http.HTTPStatus(status).phrase
+                lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers)]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+                if fault.action == "trickle-head":
+                    if self._slowly(head, fault.every):
+                        self.wfile.write(body)
+                else:
+                    self.wfile.write(head)
+                    self._slowly(body, fault.every)
+
+            def _slowly(self, data: bytes, every: float) -> bool:
+                try:
+                    for byte in data:
+                        self.wfile.write(bytes([byte]))
+                        time.sleep(every)
+                except OSError:  # the client shut the connection: stop
+                    self.close_connection = True
+                    return False
+                return True
 
             def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 proxy._log(self.command, self.path, status)
