@@ -22,7 +22,7 @@ from imagegolf.contest import submissions as read_submissions
 from imagegolf.contest.reads import BOARD_PAGE, HISTORY_PAGE
 from imagegolf.contest.reads import totals as read_totals
 from imagegolf.web.pages import PageNumber
-from imagegolf.web.site import Site, cache_headers, not_modified, variant
+from imagegolf.web.site import Site, variant
 
 EVENTS_PAGE = 500  # /api/events returns at most this many; page on with ?after=<last id>
 MAX_ID = 2**62  # ids beyond any database: a larger one is a 400, not a query
@@ -59,9 +59,6 @@ def router(site: Site) -> APIRouter:
         """The leaderboard, a page at a time: each entrant's best accepted submission, smallest
         first (ties: first seen). Answers 304 to `If-None-Match` with the current ETag."""
         tag = variant(site.version().etag, page_number, per_page)  # the counters only
-        unchanged = not_modified(request, tag)
-        if unchanged is not None:
-            return unchanged
 
         def fresh() -> bytes:  # once per version and page, whoever asks first
             view = read_board(site.db, site.contest(), page_number, per_page=per_page)
@@ -79,8 +76,7 @@ def router(site: Site) -> APIRouter:
             }
             return bytes(JSONResponse(answer).body)
 
-        body = site.rendered(("/api/board", tag), fresh)
-        return Response(body, media_type="application/json", headers=cache_headers(tag))
+        return site.answer_once(request, tag, fresh, "application/json")
 
     @api.get("/timeline", tags=["read"])
     def timeline() -> dict[str, Any]:

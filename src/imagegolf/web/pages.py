@@ -15,7 +15,7 @@ from imagegolf.contest import events as read_events
 from imagegolf.contest import records as read_records
 from imagegolf.judge.refusals import REFUSED
 from imagegolf.web.render import render
-from imagegolf.web.site import Site, cache_headers, not_modified, variant
+from imagegolf.web.site import Site, variant
 from imagegolf.web.timeline_svg import timeline_svg
 
 EVENTS_PAGE = 100
@@ -69,17 +69,13 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
         """The board (or its live fragment): 304 if the viewer has this version, else rendered
         once per version and page and shared by every viewer."""
         tag = variant(site.version().etag, number)  # the counters only: no standings read
-        unchanged = not_modified(request, tag)
-        if unchanged is not None:
-            return unchanged
 
         def fresh() -> bytes:  # once per version and page, whoever asks first
             view = read_board(site.db, site.contest(), number)
             return render(env, template, **board_context(view), **extra).encode()
 
         # What is rendered is at least as new as the tag (read after it), never older.
-        body = site.rendered((template, tag), fresh)
-        return HTMLResponse(body, headers={**cache_headers(tag), "X-Imagegolf-Etag": tag})
+        return site.answer_once(request, tag, fresh, "text/html", {"X-Imagegolf-Etag": tag})
 
     @pages.get("/")
     def board(request: Request, page_number: int = PageNumber) -> Response:

@@ -67,6 +67,22 @@ class Site:
         """The last event id and the queue's counts: index lookups, whatever the history."""
         return version(self.db, self.contest())
 
+    def answer_once(
+        self,
+        request: Request,
+        tag: str,
+        render: Callable[[], bytes],
+        media_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """304 when the client holds ``tag``; else the answer for ``tag``, rendered once (the tag
+        names the version and the page, so it is the cache key too)."""
+        unchanged = not_modified(request, tag)
+        if unchanged is not None:
+            return unchanged
+        body = self.rendered((request.url.path, tag), render)
+        return Response(body, media_type=media_type, headers={**cache_headers(tag), **(headers or {})})
+
     def rendered(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
         """The answer for ``key`` (which must include the version it shows), rendered once: the
         viewers who ask while it is being rendered wait for that one render (a room of viewers
