@@ -35,15 +35,6 @@ def pushed(
 
 
 @pytest.fixture
-def proxy(registry_open: DistributionRegistry) -> Iterator[FaultProxy]:
-    service = FaultProxy(registry_open.host)
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
 def tls_proxy(registry_open: DistributionRegistry, tmp_path: Path) -> Iterator[tuple[FaultProxy, Path]]:
     ca, certificate, key = write_tls_files(tmp_path)
     service = FaultProxy(registry_open.host, tls=(certificate, key))
