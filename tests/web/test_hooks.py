@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imagegolf.contest.hooks import Push, read_envelope, tagged_pushes
+from imagegolf.contest.hooks import ENVELOPE_HINT, EVENTS_MEDIA_TYPES, Push, read_envelope, tagged_pushes
 from imagegolf.errors import BadInputError
 
 DATA = Path(__file__).parent / "data"
@@ -35,7 +35,10 @@ def manifest_push(**target: object) -> dict[str, object]:
 
 def test_a_tagged_manifest_push_is_a_push() -> None:
     assert tagged_pushes(sample("manifest_push")) == [Push("contest", "alice", RECORD)]
-    assert tagged_pushes(sample("manifest_push"), "contest") == [("contest", "alice", RECORD)]
+    # Still a tuple that starts (repository, tag, digest); actor and source follow.
+    [push] = tagged_pushes(sample("manifest_push"), "contest")
+    assert push[:3] == ("contest", "alice", RECORD)
+    assert push == ("contest", "alice", RECORD, None, "distribution")
 
 
 def test_blob_pushes_and_pulls_are_not_submissions() -> None:
@@ -95,3 +98,79 @@ def test_a_malformed_envelope_is_bad_input(body: bytes) -> None:
     with pytest.raises(BadInputError) as caught:
         read_envelope(body)
     assert "notification" in str(caught.value)
+
+
+def test_the_actor_is_the_events_actor_name() -> None:
+    pushed = tagged_pushes(envelope({**manifest_push(), "actor": {"name": "alice"}}))
+    assert pushed == [Push("contest", "alice", RECORD, "alice", "distribution")]
+    assert pushed[0].actor == "alice" and pushed[0].source == "distribution"
+    # Debian's registry sends "actor": {} without auth; an empty or odd name is no actor either
+    assert tagged_pushes(sample("manifest_push"))[0].actor is None
+    for actor in ({"name": ""}, {"name": 7}, {"name": "a\nb"}, {"name": "x" * 300}, "alice", None):
+        assert tagged_pushes(envelope({**manifest_push(), "actor": actor}))[0].actor is None
+
+
+def test_push_is_built_positionally_as_before() -> None:
+    push = Push("contest", "alice", RECORD)
+    assert (push.repository, push.tag, push.digest, push.actor, push.source) == (
+        "contest",
+        "alice",
+        RECORD,
+        None,
+        "distribution",
+    )
+    assert Push("org/contest", "bob", None, "bob", "quay").digest is None
+
+
+def test_an_envelope_says_its_source_and_counts_every_event() -> None:
+    parsed = read_envelope(envelope(manifest_push(), manifest_push(tag=None), {"action": "pull"}))
+    assert parsed.source == "distribution"
+    assert parsed.events == len(parsed.pushes) + len(parsed.skipped) == 3
+    assert read_envelope(b"{}").source == "distribution"
+
+
+@pytest.mark.parametrize(
+    "repository", ["Contest", "contest/", "/contest", "a//b", "-contest", "con test", "x" * 256]
+)
+def test_a_repository_outside_distributions_grammar_is_skipped(repository: str) -> None:
+    parsed = read_envelope(envelope(manifest_push(repository=repository)))
+    assert parsed.pushes == ()
+    assert "not a repository name" in parsed.skipped[0].reason
+    assert len(parsed.skipped[0].reason) < 200  # a sender's long text is not echoed back whole
+
+
+@pytest.mark.parametrize("repository", ["contest", "org/contest", "a.b_c__d--e/f-1/g2"])
+def test_repository_names_with_paths_and_separators_are_fine(repository: str) -> None:
+    assert tagged_pushes(envelope(manifest_push(repository=repository)))[0].repository == repository
+
+
+def test_long_ids_and_tags_are_cut_short_in_reasons() -> None:
+    parsed = read_envelope(envelope({**manifest_push(tag="t" * 5000), "id": "i" * 5000}))
+    [skipped] = parsed.skipped
+    assert len(skipped.event_id) <= 140 and len(skipped.reason) < 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"hello": "world"}',
+        b'{"specversion": "1.0", "type": "com.example.pushed", "data": {}}',
+        b'{"event_data": {}}',
+    ],
+)
+def test_a_document_of_no_known_format_is_bad_input_listing_the_formats(body: bytes) -> None:
+    with pytest.raises(BadInputError) as caught:
+        read_envelope(body)
+    message = str(caught.value)
+    assert "notification" in message
+    for name in ("distribution", "Quay", "Harbor", "Docker Hub"):
+        assert name in message
+
+
+def test_the_media_types_still_start_with_distributions_own() -> None:
+    assert EVENTS_MEDIA_TYPES[:2] == (
+        "application/vnd.docker.distribution.events.v1+json",
+        "application/vnd.docker.distribution.events.v2+json",
+    )
+    assert "application/cloudevents+json" in EVENTS_MEDIA_TYPES  # Harbor's CloudEvents format
+    assert "distribution" in ENVELOPE_HINT
