@@ -178,6 +178,23 @@ class Authenticator:
             hint="the registry is not a distribution-API registry, or it is misconfigured",
         )
 
+    def rejected(self, response: requests.Response, detail: str | None) -> AuthenticationFailed:
+        """The error for a 401 to a request retried with fresh credentials. A Bearer challenge with
+        ``error="insufficient_scope"`` means the credentials are good but grant too little (the
+        token-auth spec, docs/spec/auth/token.md: the registry names the scope it needed)."""
+        challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+        bearer = next((c for c in challenges if c.scheme == "bearer"), None)
+        if bearer is not None and bearer.get("error") == "insufficient_scope" and self._last.present:
+            needed = bearer.get("scope") or "this request"
+            return AuthenticationFailed(
+                f"registry {self.registry} accepted the credentials from {self._last.source}, but "
+                f"they grant no access to {needed}",
+                registry=self.registry,
+                source=self._last.source,
+                hint="push to a repository your account may write (e.g. your own, REPOSITORY/NAME)",
+            )
+        return self.failure(detail)
+
     def failure(self, detail: str | None, *, where: str | None = None) -> AuthenticationFailed:
         """The error for refused (or missing) credentials, naming the registry and the source."""
         credentials = self._last

@@ -293,7 +293,7 @@ class RegistryClient:
             method, path_or_url, headers={**(headers or {}), **retry_headers}, params=params, data=data
         )
         if response.status_code == 401:
-            raise self.auth.failure(registry_error(response)[1])
+            raise self.auth.rejected(response, registry_error(response)[1])
         return response
 
     def expect(self, response: requests.Response, ok: set[int], what: str, *, keep: bool = False) -> None:

@@ -8,7 +8,8 @@ from fastapi.staticfiles import StaticFiles
 from imagegolf import __version__
 from imagegolf.db import Database
 from imagegolf.registry import RegistryClient
-from imagegolf.web import actions, api, errors, pages
+from imagegolf.web import actions, api, errors, pages, token
+from imagegolf.web.admin_settings import router as admin_settings_router
 from imagegolf.web.guard import Guard
 from imagegolf.web.render import STATIC, make_environment
 from imagegolf.web.site import Site
@@ -40,6 +41,8 @@ def create_app(
     errors.install(app, env)
     app.include_router(api.router(site))
     app.include_router(actions.router(site))
+    app.include_router(admin_settings_router(site))  # settings, reinstate, unfreeze
+    app.include_router(token.router(site))  # /auth/token: the registry's token server
     app.include_router(pages.router(site, env, app))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Guard)
