@@ -13,6 +13,7 @@ from imagegolf.db import Database, open_database
 from imagegolf.web import create_app
 from tests.db_services import Postgres
 from tests.web import seed
+from tests.web.held_registry import SAMPLE_DIGEST, HeldRegistry
 
 with warnings.catch_warnings():  # starlette 1.x warns that its TestClient will move to httpx2
     warnings.simplefilter("ignore")
@@ -45,8 +46,11 @@ def contest(db: Database) -> Contest:
     return seed.make_contest(db)
 
 
-def client_for(db: Database, **tokens: str | None) -> TestClient:
-    return TestClient(create_app(db, None, **tokens), raise_server_exceptions=False)
+def client_for(db: Database, registry: HeldRegistry | None = None, **tokens: str | None) -> TestClient:
+    """A test client of the app; the hook asks ``registry`` (default: one holding contest:alice at
+    the sample notification's digest) before it records a notification."""
+    held = registry if registry is not None else HeldRegistry({("contest", "alice"): SAMPLE_DIGEST})
+    return TestClient(create_app(db, None, registry=held, **tokens), raise_server_exceptions=False)  # type: ignore[arg-type]
 
 
 @pytest.fixture

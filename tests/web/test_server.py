@@ -18,6 +18,8 @@ from imagegolf.cli.serve import parse_address, tokens
 from imagegolf.contest import Contest
 from imagegolf.db import Database
 from imagegolf.errors import EnvironmentProblem, UsageError
+from imagegolf.processes import LOOPBACK, free_port
+from imagegolf.registry import open_registry
 from imagegolf.web import create_app
 from imagegolf.web.server import serve_in_thread
 from tests.cli.run_cli import cli
@@ -155,8 +157,11 @@ def wait_for(predicate: object, timeout: float = 20.0) -> None:
 
 
 def test_a_real_registry_push_reaches_the_board_through_the_hook(db: Database, tmp_path: Path) -> None:
-    server = serve_in_thread(create_app(db, hook_token=HOOK_TOKEN))
-    registry = NotifyingRegistry(f"{server.url}/hooks/registry")
+    port = free_port()
+    registry = NotifyingRegistry(f"http://{LOOPBACK}:{port}/hooks/registry")
+    # The hook asks the real registry whether it holds what each notification names.
+    client = open_registry(registry.host)
+    server = serve_in_thread(create_app(db, hook_token=HOOK_TOKEN, registry=client), port=port)
     try:
         registry.start()
         contest = seed.make_contest(db, repository=f"{registry.host}/contest")
@@ -178,3 +183,4 @@ def test_a_real_registry_push_reaches_the_board_through_the_hook(db: Database, t
     finally:
         registry.stop()
         server.stop()
+        client.close()

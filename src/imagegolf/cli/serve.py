@@ -94,7 +94,7 @@ def _loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import db_url
+    from imagegolf.cli.contest import check_hook_trust, db_url, registry_factory
     from imagegolf.contest import open_contest
     from imagegolf.db import open_database, parse_database_url
     from imagegolf.web import create_app
@@ -125,8 +125,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     with open_database(url, retry_s=10.0) as db:
         contest = open_contest(db, args.contest)  # fail now, not on the first page view
-        # The hook reads the manifests notifications name, with the registry options given here.
-        registry = sources.registry_client(args, ctx, contest.registry)
+        check_hook_trust(contest, hook)
+        # The hook checks and reads the manifests notifications name, with the registry options
+        # given here (or the judge's account on a registry imagegolf runs).
+        registry = registry_factory(args, ctx, db)(contest)
         app = create_app(db, contest.name, admin_token=admin, hook_token=hook, registry=registry)
 
         def announce(base: str) -> None:

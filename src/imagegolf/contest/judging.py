@@ -39,9 +39,17 @@ def judge_options(contest: Contest) -> JudgeOptions:
     )
 
 
-def judge_digest(contest: Contest, digest: Digest, *, registry: RegistryClient, engine: Engine) -> JudgedData:
-    """The judged event's data for the image ``digest`` in the contest's repository."""
-    ref = contest.reference(digest)
+def judge_digest(
+    contest: Contest,
+    digest: Digest,
+    *,
+    registry: RegistryClient,
+    engine: Engine,
+    entrant: str | None = None,
+) -> JudgedData:
+    """The judged event's data for the image ``digest`` in the contest's repository (the entrant's
+    own with per-entrant repositories)."""
+    ref = contest.reference(digest, entrant)
     pulled: list[Image] = []
 
     def fetch(_source: str, wanted: Wanted) -> Image:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,20 @@ DEFAULT_LIMITS: dict[str, Any] = {
 }
 
 
+class Identity(enum.StrEnum):
+    """Who an entry belongs to."""
+
+    TAG = "tag"  # the tag names the entrant: whoever can push to the repository is trusted
+    REGISTRY_USER = "registry-user"  # the registry account that pushed (its notification's actor)
+
+
+class Repositories(enum.StrEnum):
+    """Where entrants push."""
+
+    SHARED = "shared"  # one repository for everyone
+    PER_ENTRANT = "per-entrant"  # REPOSITORY/ENTRANT, writable by that entrant only (token server)
+
+
 @dataclass(frozen=True)
 class Contest:
     id: int
@@ -43,6 +58,10 @@ class Contest:
     ends_at: dt.datetime | None
     limits: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     created_at: dt.datetime | None = None
+    identity: Identity = Identity.TAG
+    repositories: Repositories = Repositories.SHARED
+    freeze_at: dt.datetime | None = None  # the public board stops moving from here to the end
+    unfrozen_at: dt.datetime | None = None  # the organiser showed the final board early
 
     @classmethod
     def from_row(cls, row: ContestRow) -> Contest:
@@ -61,14 +80,51 @@ class Contest:
             ends_at=row.ends_at,
             limits={**DEFAULT_LIMITS, **row.limits},
             created_at=row.created_at,
+            identity=Identity(row.identity),
+            repositories=Repositories(row.repositories),
+            freeze_at=row.freeze_at,
+            unfrozen_at=row.unfrozen_at,
         )
 
     @property
     def watched(self) -> str:
         return f"{self.registry}/{self.repository}"
 
-    def reference(self, digest: Digest | str) -> Reference:
-        return Reference.parse(f"{self.watched}@{digest}")
+    def repository_of(self, entrant: str | None = None) -> str:
+        """Where an entrant's images are: their own repository (per-entrant), else the shared one."""
+        return self.entrant_repository(entrant) if self.per_entrant and entrant else self.repository
+
+    def reference(self, digest: Digest | str, entrant: str | None = None) -> Reference:
+        return Reference.parse(f"{self.registry}/{self.repository_of(entrant)}@{digest}")
+
+    def holds(self, repository: str) -> bool:
+        """Whether a repository is one of the contest's: the shared one, or an entrant's own."""
+        if self.per_entrant:
+            return self.entrant_of_repository(repository) is not None
+        return repository == self.repository
+
+    @property
+    def per_entrant(self) -> bool:
+        return self.repositories is Repositories.PER_ENTRANT
+
+    def entrant_repository(self, entrant: str) -> str:
+        """An entrant's own repository (per-entrant repositories): REPOSITORY/ENTRANT."""
+        return f"{self.repository}/{entrant}"
+
+    def entrant_of_repository(self, repository: str) -> str | None:
+        """Whose repository this is (per-entrant), or None: not one of the contest's."""
+        prefix = self.repository + "/"
+        if not repository.startswith(prefix):
+            return None
+        rest = repository[len(prefix) :]
+        return rest if rest and "/" not in rest else None
+
+    def frozen(self, at: dt.datetime) -> bool:
+        """Whether the public board shows the freeze's standings at ``at``: from the freeze to the
+        end, unless the organiser unfroze it."""
+        if self.freeze_at is None or at < self.freeze_at or self.unfrozen_at is not None:
+            return False
+        return self.ends_at is None or at < self.ends_at
 
     def entrant_for(self, tag: str) -> str | None:
         """Who a tag belongs to: the explicit map first, then the pattern; None: not an entry."""
@@ -121,6 +177,35 @@ def check_rules(
     return ref, start, end
 
 
+def check_identity(identity: str, repositories: str) -> tuple[Identity, Repositories]:
+    try:
+        who = Identity(identity)
+    except ValueError:
+        raise UsageError(f"--identity {identity}: give tag or registry-user") from None
+    try:
+        where = Repositories(repositories)
+    except ValueError:
+        raise UsageError(f"--repositories {repositories}: give shared or per-entrant") from None
+    return who, where
+
+
+def check_freeze(freeze_at: str | None, start: str | None, end: str | None) -> str | None:
+    """The normalised freeze time: inside the window when the window is given."""
+    freeze = _time(freeze_at, "--freeze-at")
+    if freeze and start and freeze <= start:
+        raise UsageError("--freeze-at must be after --starts")
+    if freeze and end and freeze >= end:
+        raise UsageError("--freeze-at must be before --ends (the board unfreezes at the end)")
+    return freeze
+
+
+def parse_moment(text: str, flag: str) -> str:
+    """An ISO-8601 time as stored (UTC text), or a UsageError naming ``flag``."""
+    moment = _time(text, flag)
+    assert moment is not None
+    return moment
+
+
 def _time(text: str | None, flag: str) -> str | None:
     if not text:
         return None
@@ -139,5 +224,10 @@ __all__ = [
     "DEFAULT_PATTERN",
     "METRICS",
     "Contest",
+    "Identity",
+    "Repositories",
+    "check_freeze",
+    "check_identity",
     "check_rules",
+    "parse_moment",
 ]

@@ -50,7 +50,9 @@ def rejudge(
     for state in targets:
         digest = state.submission.digest
         if digest not in fresh:
-            fresh[digest] = judge_digest(contest, digest, registry=registry, engine=engine)
+            fresh[digest] = judge_digest(
+                contest, digest, registry=registry, engine=engine, entrant=state.submission.entrant
+            )
         changes.append(Change(state, fresh[digest]))
     return changes
 

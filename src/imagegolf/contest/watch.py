@@ -21,6 +21,12 @@ registry sets no cookies). The Authenticator's token cache is a dict filled by w
 threads that find no token both fetch one, and either is good. The tag listing comes first, so
 the transport's scheme and the repository's pull token are settled before any worker starts.
 
+Which repositories are polled depends on who the entrants are (contest/intake.py): the shared
+repository; with per-entrant repositories, every entrant account's ``REPOSITORY/NAME`` one after
+another (a tag is known by its label ``NAME:TAG``); with identity ``registry-user`` on a shared
+repository, none: a poll cannot see which account pushed, so only notifications create
+submissions there (:func:`polled` says why).
+
 A tag that is not an entry (a cosign sidecar tag, an OCI artifact: ``oci/artifact.py``) is
 recorded as seen by ``record_push`` and logged there once: its head no longer differs, so later
 polls neither log it nor read its manifest again.
@@ -35,8 +41,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from imagegolf.contest import accounts
 from imagegolf.contest.intake import Intake, record_push
-from imagegolf.contest.model import Contest
+from imagegolf.contest.model import Contest, Identity
 from imagegolf.db import Database
 from imagegolf.db import queries as q
 from imagegolf.digest import Digest
@@ -89,6 +96,21 @@ def poll_once(
         counts.seconds = time.perf_counter() - started
 
 
+POLL_OFF = (
+    "identity registry-user: a poll cannot tell which account pushed a tag, so submissions come "
+    "from the registry's notifications only (POST /hooks/registry)"
+)
+
+
+def polled(db: Database, contest: Contest) -> list[tuple[str, str | None]]:
+    """The (repository, owner) pairs a poll looks at: owner None for the shared repository."""
+    if contest.per_entrant:
+        return [(contest.entrant_repository(name), name) for name in accounts.entrants(db, contest)]
+    if contest.identity is Identity.REGISTRY_USER:
+        return []
+    return [(contest.repository, None)]
+
+
 def _poll(
     db: Database,
     contest: Contest,
@@ -98,18 +120,38 @@ def _poll(
     counts: PollStats,
     on_intake: Callable[[Intake], None] | None,
 ) -> list[Intake]:
+    intakes: list[Intake] = []
+    for repository, owner in polled(db, contest):
+        intakes += _poll_repository(
+            db, contest, registry, repository, owner, workers, conditional, counts, on_intake
+        )
+    return intakes
+
+
+def _poll_repository(
+    db: Database,
+    contest: Contest,
+    registry: RegistryClient,
+    repository: str,
+    owner: str | None,
+    workers: int,
+    conditional: bool,
+    counts: PollStats,
+    on_intake: Callable[[Intake], None] | None,
+) -> list[Intake]:
     try:
-        tags = registry.list_tags(contest.repository)
+        tags = registry.list_tags(repository)
     except NotFound:
         return []  # nobody has pushed yet: the repository does not exist
     heads = db.run(lambda tx: q.tag_heads(tx, contest.id), write=False)
-    known = {tag: str(digest) for tag, digest in heads.items()}
+    prefix = f"{owner}:" if owner else ""  # per-entrant: tags are known as NAME:TAG
+    known = {tag[len(prefix) :]: str(digest) for tag, digest in heads.items() if tag.startswith(prefix)}
     ordered = sorted(tags)
-    counts.tags = len(ordered)
+    counts.tags += len(ordered)
 
     def look(tag: str) -> Head:
         condition = _digest_or_none(known.get(tag)) if conditional else None
-        return registry.head_manifest_if_changed(contest.repository, tag, condition)
+        return registry.head_manifest_if_changed(repository, tag, condition)
 
     intakes: list[Intake] = []
 
@@ -122,7 +164,9 @@ def _poll(
             counts.unchanged += 1
         else:
             counts.changed += 1
-            intake = record_push(db, contest, tag, str(head[0]), via="poll", registry=registry)
+            intake = record_push(
+                db, contest, tag, str(head[0]), via="poll", registry=registry, repository=repository
+            )
             intakes.append(intake)
             if on_intake:
                 on_intake(intake)
@@ -174,6 +218,8 @@ def watch(
 ) -> None:
     """Poll every ``interval_s`` until ``stop`` is set; registry trouble is logged, not fatal."""
     _check_workers(workers)
+    if contest.identity is Identity.REGISTRY_USER and not contest.per_entrant:
+        _log.warning("not polling %s: %s", contest.watched, POLL_OFF)
     failing = slow = False
     while not stop.is_set():
         stats = PollStats()

@@ -45,6 +45,68 @@ def contest_by_id(tx: Transaction, contest_id: int) -> ContestRow | None:
     return None if row is None else ContestRow.from_row(row)
 
 
+SETTABLE = frozenset(
+    {"platform", "starts_at", "ends_at", "limits", "metric", "identity", "freeze_at", "unfrozen_at"}
+)
+
+
+def update_contest(tx: Transaction, contest_id: int, **fields: Any) -> None:
+    """Change a contest's settings (``contest set``); the caller records the event."""
+    unknown = set(fields) - SETTABLE
+    assert not unknown, unknown
+    if "limits" in fields:
+        fields["limits"] = _json(fields["limits"])
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    tx.execute(f"UPDATE contests SET {assignments} WHERE id = ?", [*fields.values(), contest_id])
+
+
+# registry accounts and the token server's key
+
+
+def accounts(tx: Transaction, contest_id: int) -> dict[str, str]:
+    """Account name → bcrypt hash, by name."""
+    rows = tx.query(
+        "SELECT name, password_hash FROM accounts WHERE contest_id = ? ORDER BY name", (contest_id,)
+    )
+    return {str(r["name"]): str(r["password_hash"]) for r in rows}
+
+
+def account_hash(tx: Transaction, contest_id: int, name: str) -> str | None:
+    row = tx.one("SELECT password_hash FROM accounts WHERE contest_id = ? AND name = ?", (contest_id, name))
+    return None if row is None else str(row["password_hash"])
+
+
+def put_account(tx: Transaction, contest_id: int, name: str, password_hash: str) -> bool:
+    """Add an account or change its password; True when it is new."""
+    new = account_hash(tx, contest_id, name) is None
+    tx.execute(
+        "INSERT INTO accounts (contest_id, name, password_hash, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (contest_id, name) DO UPDATE SET password_hash = excluded.password_hash",
+        (contest_id, name, password_hash, now()),
+    )
+    return new
+
+
+def delete_account(tx: Transaction, contest_id: int, name: str) -> bool:
+    existed = account_hash(tx, contest_id, name) is not None
+    tx.execute("DELETE FROM accounts WHERE contest_id = ? AND name = ?", (contest_id, name))
+    return existed
+
+
+def signing_key(tx: Transaction, contest_id: int) -> tuple[str, str] | None:
+    """The token server's (private key PEM, certificate PEM), if made."""
+    row = tx.one("SELECT private_key, certificate FROM signing_keys WHERE contest_id = ?", (contest_id,))
+    return None if row is None else (str(row["private_key"]), str(row["certificate"]))
+
+
+def put_signing_key(tx: Transaction, contest_id: int, private_key: str, certificate: str) -> None:
+    tx.execute(
+        "INSERT INTO signing_keys (contest_id, private_key, certificate, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (contest_id) DO NOTHING",
+        (contest_id, private_key, certificate, now()),
+    )
+
+
 # tags and submissions
 
 

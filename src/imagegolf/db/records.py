@@ -24,6 +24,12 @@ class EventKind(enum.StrEnum):
     JUDGED = "judged"
     REJUDGED = "rejudged"  # judged again (the rules or the judge changed)
     DISQUALIFIED = "disqualified"
+    REINSTATED = "reinstated"  # a disqualification undone
+    NOT_AN_ENTRANT = "not_an_entrant"  # pushed by a registry account that is not an entrant: not judged
+    SETTINGS_CHANGED = "settings_changed"  # `contest set`: {"changes": {field: [old, new]}}
+    UNFROZEN = "unfrozen"  # the organiser showed the final board before the end
+    ENTRANT_ADDED = "entrant_added"  # a registry account was made for an entrant
+    ENTRANT_REMOVED = "entrant_removed"
     ADMIN = "admin"  # an organiser's action, for the record
 
 
@@ -47,6 +53,10 @@ class ContestRow:
     ends_at: dt.datetime | None
     limits: dict[str, Any]
     created_at: dt.datetime
+    identity: str = "tag"
+    repositories: str = "shared"
+    freeze_at: dt.datetime | None = None
+    unfrozen_at: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ContestRow:
@@ -56,6 +66,8 @@ class ContestRow:
         fields["starts_at"] = optional_time(fields["starts_at"])
         fields["ends_at"] = optional_time(fields["ends_at"])
         fields["created_at"] = parse_time(fields["created_at"])
+        fields["freeze_at"] = optional_time(fields.get("freeze_at"))
+        fields["unfrozen_at"] = optional_time(fields.get("unfrozen_at"))
         return cls(**fields)
 
 

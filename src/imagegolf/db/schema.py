@@ -233,6 +233,33 @@ MIGRATIONS: tuple[Migration, ...] = (
                FOR EACH ROW EXECUTE FUNCTION imagegolf_count_jobs()""",
         ),
     ),
+    Migration(
+        3,
+        "who entrants are (identity, accounts, a token-signing key) and settings that change",
+        (
+            # tag: the tag names the entrant (anyone who can push is trusted); registry-user: the
+            # registry account that pushed does, the tag is a label.
+            "ALTER TABLE contests ADD COLUMN identity TEXT NOT NULL DEFAULT 'tag'",
+            # shared: one repository; per-entrant: REPOSITORY/ENTRANT, each writable by its entrant only.
+            "ALTER TABLE contests ADD COLUMN repositories TEXT NOT NULL DEFAULT 'shared'",
+            "ALTER TABLE contests ADD COLUMN freeze_at TEXT",
+            "ALTER TABLE contests ADD COLUMN unfrozen_at TEXT",
+            # The registry accounts of a registry imagegolf runs (htpasswd's bcrypt hashes).
+            """CREATE TABLE accounts (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                name TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (contest_id, name))""",
+            # The token server's key (PEM, ECDSA P-256) and its self-signed certificate, which the
+            # registry is given as its ``rootcertbundle``.
+            """CREATE TABLE signing_keys (
+                contest_id INTEGER PRIMARY KEY REFERENCES contests(id),
+                private_key TEXT NOT NULL,
+                certificate TEXT NOT NULL,
+                created_at TEXT NOT NULL)""",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

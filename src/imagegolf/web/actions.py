@@ -15,8 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from imagegolf.contest import disqualify, queue_rejudge, record_push
-from imagegolf.contest.hooks import EVENTS_MEDIA_TYPES, read_envelope
+from imagegolf.contest import disqualify, queue_rejudge
+from imagegolf.contest.hooks import EVENTS_MEDIA_TYPES, Push, read_envelope
+from imagegolf.contest.intake import NotConfirmed, record_notified
+from imagegolf.errors import EnvironmentProblem
+from imagegolf.registry import AuthenticationFailed
 from imagegolf.web.api import MAX_ID
 from imagegolf.web.errors import WebError
 from imagegolf.web.guard import read_body, read_json_object
@@ -44,6 +47,18 @@ def check_token(request: Request, expected: str, what: str) -> None:
             f"{problem} {what} token: send Authorization: Bearer <token>",
             {"WWW-Authenticate": 'Bearer realm="imagegolf"'},
         )
+
+
+def check_hook_token(request: Request, expected: str) -> None:
+    """The hook token, as ``Authorization: Bearer`` or, for senders that cannot set headers (Docker
+    Hub's webhooks), as the URL's ``token`` query parameter."""
+    given = request.query_params.get("token")
+    if given is not None and bearer(request) is None:
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            challenge = {"WWW-Authenticate": 'Bearer realm="imagegolf"'}
+            raise WebError(401, "a wrong hook token in ?token=", challenge)
+        return
+    check_token(request, expected, "hook")
 
 
 def require_admin(site: Site, request: Request) -> str:
@@ -103,36 +118,46 @@ def router(site: Site) -> APIRouter:
 
     @api.post("/hooks/registry", status_code=202, tags=["hooks"])
     async def registry_hook(request: Request) -> JSONResponse:
-        """A registry's push notifications (distribution `notifications:`): each tag push is a submission."""
+        """A registry's push notifications (distribution, Quay, Harbor, Docker Hub, GitLab): each tag
+        push the registry confirms is a submission."""
         if site.hook_token:
-            check_token(request, site.hook_token, "hook")
+            check_hook_token(request, site.hook_token)
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type and media_type not in HOOK_MEDIA_TYPES:
             raise WebError(415, f"Content-Type {media_type}: send {EVENTS_MEDIA_TYPES[0]}")
         body = await read_body(request)
         envelope = read_envelope(body)  # parsed with json_input's caps (depth, digits, standard JSON)
+        registry = site.registry
+        if registry is None:
+            raise WebError(
+                503,
+                "this server cannot check notifications with the registry: start it with registry "
+                "access (imagegolf serve --username …, or contest watch --serve)",
+            )
         contest = await run_in_threadpool(site.contest)
         sender = f"hook@{client_ip(request)}"
 
-        def record() -> list[dict[str, Any]]:
-            results = []
-            for push in envelope.for_repository(contest.repository):
-                intake = record_push(
-                    site.db, contest, push.tag, push.digest, via="hook", actor=sender, registry=site.registry
-                )
-                results.append(
-                    {
-                        "tag": push.tag,
-                        "digest": push.digest,
-                        "submission": intake.submission_id,
-                        "entrant": intake.entrant,
-                        "note": intake.note,
-                    }
-                )
-            return results
+        def one(push: Push) -> dict[str, Any]:
+            try:
+                intake = record_notified(
+                    site.db, contest, push.repository, push.tag, push.digest,
+                    pusher=push.actor, registry=registry, actor=sender,
+                )  # fmt: skip
+            except NotConfirmed as error:  # a 2xx all the same: sending it again changes nothing
+                return {"tag": push.tag, "digest": push.digest, "submission": None, "entrant": None,
+                        "note": f"not recorded: {error}"}  # fmt: skip
+            return {"tag": intake.tag, "digest": intake.digest, "submission": intake.submission_id,
+                    "entrant": intake.entrant, "note": intake.note}  # fmt: skip
 
-        recorded = await run_in_threadpool(record)
-        others = [p for p in envelope.pushes if p.repository != contest.repository]
+        def record() -> list[dict[str, Any]]:
+            return [one(push) for push in envelope.pushes if contest.holds(push.repository)]
+
+        try:
+            recorded = await run_in_threadpool(record)
+        except (EnvironmentProblem, AuthenticationFailed) as error:
+            # The registry cannot be asked now: a 503 makes distribution send the envelope again.
+            raise WebError(503, f"cannot check the notification with the registry: {error}") from error
+        others = [p for p in envelope.pushes if not contest.holds(p.repository)]
         summary = {
             "events": envelope.events,
             "pushes": recorded,
