@@ -60,6 +60,19 @@ def register(sub: Any) -> None:
         help="do not compare the size the engine stores with the judge's (on by default: a mismatch "
         "is REJECTED_IMAGE)",
     )
+    parser.add_argument(
+        "--exit",
+        choices=("zero", "any"),
+        default="zero",
+        help="zero (default): a program must exit 0; any: any exit status, if stdout is right",
+    )
+    parser.add_argument(
+        "--message",
+        choices=("anywhere", "files"),
+        default="anywhere",
+        help="anywhere (default); files: an image whose config or manifest holds the phrase's bytes "
+        "(an argv-mode CMD) is REJECTED_IMAGE",
+    )
     parser.add_argument("--json", action="store_true", help="print the judgements as JSON (docs/judge.md)")
     sources.add_registry_arguments(parser)
     parser.set_defaults(handler=run)
@@ -85,6 +98,7 @@ def make_fetch(args: argparse.Namespace, ctx: Context) -> Fetch:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.engine import RunSpec, connect
     from imagegolf.judge import JudgeOptions, MatchMode, judge_sources, rank
+    from imagegolf.judge.options import ExitRule, MessageRule
     from imagegolf.platform import Platform
 
     for source in args.sources:  # a SOURCE that is neither a path nor a reference is a usage error
@@ -98,6 +112,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         spec=RunSpec(timeout_s=args.timeout),
         jobs=args.jobs,
         cross_check=args.cross_check,
+        exit=ExitRule(args.exit),
+        message=MessageRule(args.message),
     )
     fetch = make_fetch(args, ctx)
     judgements = judge_sources(

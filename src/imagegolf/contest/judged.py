@@ -80,6 +80,10 @@ class JudgedData:
     judge_ms: int | None = None
     reused_from: int | None = None  # the submission whose judgement of the same digest this is
     previous: str | None = None  # a re-judge: the verdict it replaced
+    # The judge's facts for board rules (judge/verdict.py): the verdict had the exit status been
+    # free, and which metadata document holds the phrase. None: judged before they were recorded.
+    any_exit: Verdict | None = None
+    phrase_in: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # keys written by others, kept as they came
 
     def metric(self, name: str) -> int | None:
@@ -116,6 +120,8 @@ class JudgedData:
             judge_ms=value.get("judge_ms"),
             reused_from=value.get("reused_from"),
             previous=value.get("previous"),
+            any_exit=Verdict(str(value["any_exit"])) if value.get("any_exit") else None,
+            phrase_in=str(value["phrase_in"]) if value.get("phrase_in") else None,
             extra={k: v for k, v in value.items() if k not in known},
         )
 
@@ -135,9 +141,11 @@ class JudgedData:
             "layers": [layer.to_json() for layer in self.layers],
             "entry": self.entry,
         }
-        for optional in ("job", "attempt", "worker", "judge_ms", "reused_from", "previous"):
+        for optional in ("job", "attempt", "worker", "judge_ms", "reused_from", "previous", "phrase_in"):
             if getattr(self, optional) is not None:
                 out[optional] = getattr(self, optional)
+        if self.any_exit is not None:
+            out["any_exit"] = self.any_exit.value
         return out
 
 

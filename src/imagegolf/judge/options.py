@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,20 @@ MAX_RUNS = 20
 MAX_JOBS = 16
 
 
+class ExitRule(enum.StrEnum):
+    """Whether the exit status matters."""
+
+    ZERO = "zero"  # a program must exit 0 (the default: the post's contest)
+    ANY = "any"  # any exit status, if stdout is right (a non-zero exit can be a byte shorter)
+
+
+class MessageRule(enum.StrEnum):
+    """Where the message may come from."""
+
+    ANYWHERE = "anywhere"  # files, or the image's config (an argv-mode CMD) — the default
+    FILES = "files"  # the phrase's bytes may not appear in the image config or the manifest
+
+
 @dataclass(frozen=True)
 class JudgeOptions:
     phrase: str
@@ -37,6 +52,8 @@ class JudgeOptions:
     jobs: int = 1  # images judged at the same time on the engine (runs of one image stay in order)
     # Compare the size the engine stores with the judge's metric after loading; refuse on a mismatch.
     cross_check: bool = True
+    exit: ExitRule = ExitRule.ZERO
+    message: MessageRule = MessageRule.ANYWHERE
 
     def __post_init__(self) -> None:
         if not 1 <= self.jobs <= MAX_JOBS:

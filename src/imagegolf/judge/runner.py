@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from imagegolf.engine.client import Engine, ImageRefused, RunResult
 from imagegolf.judge.matching import check_output
-from imagegolf.judge.options import JudgeOptions
+from imagegolf.judge.message_place import phrase_in_metadata
+from imagegolf.judge.options import ExitRule, JudgeOptions, MessageRule
 from imagegolf.judge.sandbox_run import SandboxRun, run_image
 from imagegolf.judge.screen import Candidate
 from imagegolf.judge.verdict import Judgement, RunRecord, Verdict
@@ -16,12 +19,21 @@ ZSTD_DOCKER_MAJOR = 23  # Docker Engine 23.0 (moby pkg/archive) is the first to 
 
 
 def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -> Judgement:
-    """Load, run up to ``options.runs`` times (stopping at the first failure), unload."""
+    """Load, run up to ``options.runs`` times (stopping at the first run that fails under either
+    exit rule), unload."""
+    phrase_in = phrase_in_metadata(candidate.image, options.phrase, options.match)
+    if phrase_in is not None and options.message is MessageRule.FILES:
+        reason = (
+            f"the image's {phrase_in} holds the phrase: these rules take only images whose files "
+            "make it (--message files)"
+        )
+        return _judgement(candidate, Verdict.REJECTED_IMAGE, reason, (), phrase_in=phrase_in)
     if not candidate.launch.argv:
-        return _judgement(candidate, Verdict.START_FAILED, candidate.launch.problem or "no command", ())
+        problem = candidate.launch.problem or "no command"
+        return _judgement(candidate, Verdict.START_FAILED, problem, (), phrase_in=phrase_in)
     cannot = cannot_unpack(engine, candidate.image)
     if cannot:
-        return _judgement(candidate, Verdict.REJECTED_IMAGE, cannot, ())
+        return _judgement(candidate, Verdict.REJECTED_IMAGE, cannot, (), phrase_in=phrase_in)
     try:
         records = run_image(
             engine,
@@ -29,19 +41,24 @@ def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -
             options.spec.masking(candidate.volumes),
             lambda run: classify(run, options),
             runs=options.runs,
-            again=lambda record: record.verdict is Verdict.ACCEPTED,
+            # On while a run passes under either exit rule, so both verdicts cover every run.
+            again=lambda record: Verdict.ACCEPTED in (record.verdict, record.free_verdict),
             diagnosis=candidate.launch.problem,
             expected=candidate.metrics if options.cross_check else None,
         )
     except ImageRefused as error:
-        return _judgement(candidate, Verdict.REJECTED_IMAGE, str(error), ())
-    failed = next((r for r in records if r.verdict is not Verdict.ACCEPTED), None)
+        return _judgement(candidate, Verdict.REJECTED_IMAGE, str(error), (), phrase_in=phrase_in)
+    free = next((r.free_verdict for r in records if r.free_verdict is not Verdict.ACCEPTED), None)
+    facts: dict[str, Any] = {"any_exit": free or Verdict.ACCEPTED, "phrase_in": phrase_in}
+    failed = next(((n, r) for n, r in enumerate(records, 1) if r.verdict is not Verdict.ACCEPTED), None)
     if failed is None:
         runs = "the run" if options.runs == 1 else f"all {options.runs} runs"
-        reason = f"{runs} exited 0 with stdout that {options.match.describe()}"
-        return _judgement(candidate, Verdict.ACCEPTED, reason, tuple(records))
-    prefix = "" if options.runs == 1 else f"run {len(records)} of {options.runs}: "
-    return _judgement(candidate, failed.verdict, prefix + failed.reason, tuple(records))
+        exited = "exited 0" if options.exit is ExitRule.ZERO else "ended (any exit status)"
+        reason = f"{runs} {exited} with stdout that {options.match.describe()}"
+        return _judgement(candidate, Verdict.ACCEPTED, reason, tuple(records), **facts)
+    number, record = failed
+    prefix = "" if options.runs == 1 else f"run {number} of {options.runs}: "
+    return _judgement(candidate, record.verdict, prefix + record.reason, tuple(records), **facts)
 
 
 def cannot_unpack(engine: Engine, image: Image) -> str | None:
@@ -72,7 +89,8 @@ def cannot_unpack(engine: Engine, image: Image) -> str | None:
 def classify(run: SandboxRun, options: JudgeOptions) -> RunRecord:
     """One run's verdict and the sentence explaining it."""
     result = run.result
-    verdict, reason = _verdict(run, options)
+    verdict, reason = _verdict(run, options, options.exit)
+    free, _ = _verdict(run, options, ExitRule.ANY)
     return RunRecord(
         result.exit_code,
         result.stdout,
@@ -81,10 +99,11 @@ def classify(run: SandboxRun, options: JudgeOptions) -> RunRecord:
         result.stdout_truncated,
         verdict,
         reason,
+        free,
     )
 
 
-def _verdict(run: SandboxRun, options: JudgeOptions) -> tuple[Verdict, str]:
+def _verdict(run: SandboxRun, options: JudgeOptions, exit_rule: ExitRule) -> tuple[Verdict, str]:
     result, spec = run.result, options.spec
     if result.status_unknown:
         return Verdict.INTERNAL_ERROR, "the engine lost the container's exit status twice; judge it again"
@@ -111,19 +130,22 @@ def _verdict(run: SandboxRun, options: JudgeOptions) -> tuple[Verdict, str]:
     if run.never_started:
         return Verdict.START_FAILED, run.never_started
     code = result.exit_code
-    if code != 0:
+    if code != 0 and exit_rule is ExitRule.ZERO:
         after = " after printing the phrase: a program must exit 0" if printed else ""
         return Verdict.RUNTIME_ERROR, f"it exited with status {code}{after}{_stderr_hint(result)}"
+    exited = f"it exited {code}" if code != 0 else "it exited 0"
     if not result.stdout:
-        return Verdict.NO_OUTPUT, f"it exited 0 but wrote nothing to stdout{_stderr_hint(result)}"
+        return Verdict.NO_OUTPUT, f"{exited} but wrote nothing to stdout{_stderr_hint(result)}"
     check = check_output(result.stdout, options.phrase, options.match)
     if not check.matched:
         return Verdict.WRONG_OUTPUT, check.reason
-    return Verdict.ACCEPTED, f"it exited 0 and stdout {options.match.describe()}"
+    return Verdict.ACCEPTED, f"{exited} and stdout {options.match.describe()}"
 
 
-def _judgement(candidate: Candidate, verdict: Verdict, reason: str, runs: tuple[RunRecord, ...]) -> Judgement:
-    evidence = {"metrics": candidate.metrics, "runs": runs, "notes": candidate.notes}
+def _judgement(
+    candidate: Candidate, verdict: Verdict, reason: str, runs: tuple[RunRecord, ...], **facts: Any
+) -> Judgement:
+    evidence = {"metrics": candidate.metrics, "runs": runs, "notes": candidate.notes, **facts}
     return Judgement.of_image(candidate.source, verdict, reason, candidate.image, **evidence)
 
 

@@ -38,8 +38,11 @@ class RunRecord:
     stderr: bytes
     wall_ms: int
     stdout_truncated: bool
-    verdict: Verdict
+    verdict: Verdict  # under the judge's exit rule
     reason: str
+    # The verdict had the exit status been free (ExitRule.ANY): the same but for a non-zero exit
+    # whose stdout is right (ACCEPTED). The contest keeps it for boards that allow any exit.
+    free_verdict: Verdict | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,10 @@ class Judgement:
     notes: tuple[str, ...] = ()  # what the judge ignored or overrode in the image's config
     index_digest: Digest | None = None  # the index the image was chosen from (what was pushed)
     chosen: str | None = None  # which entry of that index, and why
+    # Facts for rules a board may choose (judge/options.py): the verdict had the exit status been
+    # free, and which metadata document (config, manifest, index) holds the phrase, if any.
+    any_exit: Verdict | None = None
+    phrase_in: str | None = None
 
     @classmethod
     def of_image(cls, source: str, verdict: Verdict, reason: str, image: Image, **evidence: Any) -> Judgement:
@@ -99,6 +106,8 @@ class Judgement:
             "notes": list(self.notes),
             "index_digest": str(self.index_digest) if self.index_digest else None,
             "chosen": self.chosen,
+            "any_exit": self.any_exit.value if self.any_exit else None,
+            "phrase_in": self.phrase_in,
         }
 
 
