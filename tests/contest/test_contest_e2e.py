@@ -138,3 +138,23 @@ def test_a_digest_already_judged_is_not_judged_again(
     assert second.submission.tag == "amy-v2" and second.status == "ACCEPTED"
     judgement = submission_detail(db, versions, second.submission.id).judgement
     assert judgement is not None and judgement.reused_from == first.submission.id
+
+
+def test_a_copy_is_rejected_duplicate_in_the_watchers_lines_as_on_the_board(
+    db: Database, contest: Contest, client: RegistryClient, podman_engine: Engine
+) -> None:
+    """One word for one state: `contest watch` logs a copy as the board shows it."""
+    from imagegolf.cli.contest import _describe
+
+    push(client, contest, "amy", PHRASE)
+    poll_once(db, contest, client)
+    push(client, contest, "bob", PHRASE)  # the same image, later: bob copies amy
+    poll_once(db, contest, client)
+    lines = sorted(_describe(o) for o in judge_all(db, contest, podman_engine, client))
+    bob = entrant(db, contest, "bob").states[0]
+    assert bob.label == "REJECTED (duplicate)"
+    amy = entrant(db, contest, "amy").states[0].submission.id
+    assert lines[0].startswith(f"submission #{amy}: ACCEPTED judged — amy:amy")
+    assert lines[1].startswith(
+        f"submission #{bob.submission.id}: REJECTED (duplicate) judged before (same digest)"
+    )

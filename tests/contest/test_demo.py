@@ -34,7 +34,7 @@ def test_demo_replays_the_ladder_and_prints_board_and_timeline(tmp_path: Path, d
     assert result.code == 0, result.stderr
     text = result.text
     assert "reschenburg  asm-elf32-ld" in text and "ACCEPTED 288B" in text
-    assert "REJECTED_IMAGE 71B" in text and "duplicate: its manifest equals dave's" in text
+    assert "REJECTED (duplicate) 71B" in text and "duplicate: its manifest equals dave's" in text
     board = text[text.index("ranked by docker_classic") :]
     assert board.index("pjones") < board.index("dave") < board.index("reschenburg")  # 50 < 71 < 288
     assert "no accepted image yet: carol" in text

@@ -1,9 +1,10 @@
 """The derived standings tables against the reference: incremental == rebuilt == derive().
 
 Hypothesis drives random event sequences through the real write path (intake with its window
-and rate rules, verdicts, re-judges, copies, disqualifications, failed pulls) on SQLite and
-PostgreSQL. After every step the board, every submission's state and the record timeline read
-from the tables must equal :func:`derive` over the events alone; at the end, so must a rebuild.
+and rate rules, verdicts, re-judges, copies, disqualifications and reinstatements, failed pulls,
+metric changes) on SQLite and PostgreSQL. After every step the board, every submission's state
+and the record timeline read from the tables must equal :func:`derive` over the events alone; at
+the end, so must a rebuild.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from imagegolf.contest import Contest, create_contest, record_push
 from imagegolf.contest import derived as dv
 from imagegolf.contest.reads import board, entrant, open_contest, snapshot
+from imagegolf.contest.settings import change_settings
 from imagegolf.contest.standings import Standings, derive
 from imagegolf.db import Database, open_database
 from imagegolf.db import queries as q
@@ -64,7 +66,7 @@ class Verdictx:
 @dataclass(frozen=True)
 class Other:
     target: int
-    kind: EventKind  # disqualified, pull_failed, admin
+    kind: EventKind  # disqualified, reinstated, pull_failed, admin, settings_changed (the metric)
 
 
 pushes = st.builds(
@@ -86,7 +88,16 @@ verdicts = st.builds(
 others = st.builds(
     Other,
     st.integers(0, 50),
-    st.sampled_from([EventKind.DISQUALIFIED, EventKind.PULL_FAILED, EventKind.ADMIN]),
+    st.sampled_from(
+        [
+            EventKind.DISQUALIFIED,
+            EventKind.REINSTATED,
+            EventKind.REINSTATED,
+            EventKind.PULL_FAILED,
+            EventKind.ADMIN,
+            EventKind.SETTINGS_CHANGED,
+        ]
+    ),
 )
 # Some pushes first (so there is something to judge), then anything in any order.
 steps = st.tuples(
@@ -114,30 +125,38 @@ def judged(step: Verdictx, submitted: str) -> dict[str, Any]:
         "verdict": step.verdict.value,
         "reason": step.verdict.value.lower(),
         "manifest_digest": manifest,
-        "metrics": None if step.verdict is not Verdict.ACCEPTED else {m: step.size for m in METRICS},
+        # The metrics rank differently (a metric change moves the board).
+        "metrics": None
+        if step.verdict is not Verdict.ACCEPTED
+        else {m: step.size + (i * (step.target + 1)) % 5 for i, m in enumerate(METRICS)},
         "layers": [{"digest": layer(n), "size": 1} for n in step.layers],
     }
 
 
-def play(db: Database, contest: Contest, step: Push | Verdictx | Other) -> None:
+def play(db: Database, contest: Contest, step: Push | Verdictx | Other) -> Contest:
+    """Play one step; the contest as it is after it (a settings change moves the metric)."""
     if isinstance(step, Push):
         tag = step.entrant if step.version == 0 else f"{step.entrant}-v{step.version}"
         at = START + dt.timedelta(minutes=step.minute)
         record_push(db, contest, tag, digest(step.image), via="poll", at=at)
-        return
+        return contest
+    if isinstance(step, Other) and step.kind is EventKind.SETTINGS_CHANGED:
+        metric = METRICS[step.target % len(METRICS)]
+        return change_settings(db, contest, {"metric": metric}, actor="test")
     subs = db.run(lambda tx: q.submissions(tx, contest.id), write=False)
     if not subs:
-        return
+        return contest
     target = sorted(subs, key=lambda s: s.id)[step.target % len(subs)]
     if isinstance(step, Verdictx):
         kind = EventKind.REJUDGED if step.again else EventKind.JUDGED
         data = judged(step, str(target.digest))
     elif step.kind is EventKind.ADMIN:
         db.run(lambda tx: dv.record(tx, contest, EventKind.ADMIN, "test", {"action": "note"}))
-        return
-    else:
+        return contest
+    else:  # a reinstatement may come with no disqualification to undo: the rules must not care
         kind, data = step.kind, {"reason": "because", "retry_at": "2026-12-01T10:00:00.000000Z"}
     db.run(lambda tx: dv.record(tx, contest, kind, "test", data, submission=target))
+    return contest
 
 
 def reference(db: Database, contest: Contest) -> Standings:
@@ -191,7 +210,7 @@ def test_incremental_equals_rebuilt_equals_derive(db: Database, examples: int) -
     def check(sequence: list[Push | Verdictx | Other]) -> None:
         contest = new_contest(db)
         for step in sequence:
-            play(db, contest, step)
+            contest = play(db, contest, step)
             assert_same(db, contest)
         expected = assert_same(db, contest)
         assert_pages(db, contest, expected)

@@ -13,7 +13,13 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 def test_admin_is_off_without_a_token(db: Database, contest: Contest, field: dict[str, int]) -> None:
     with client_for(db) as client:
-        for path in ("/api/admin/disqualify", "/api/admin/rejudge"):
+        for path in (
+            "/api/admin/disqualify",
+            "/api/admin/rejudge",
+            "/api/admin/settings",
+            "/api/admin/reinstate",
+            "/api/admin/unfreeze",
+        ):
             answer = client.post(path, json={"all": True}, headers=AUTH)
             assert answer.status_code == 403
             assert "IMAGEGOLF_ADMIN_TOKEN" in answer.json()["error"]
@@ -112,7 +118,11 @@ def test_a_body_that_is_not_json(client: TestClient) -> None:
     assert answer.status_code == 400 and "not JSON" in answer.json()["error"]
 
 
-def test_the_admin_page_has_both_forms(client: TestClient) -> None:
+def test_the_admin_page_has_every_form(client: TestClient) -> None:
     html = client.get("/admin").text
-    assert 'data-endpoint="/api/admin/disqualify"' in html and 'data-endpoint="/api/admin/rejudge"' in html
+    for action in ("disqualify", "rejudge", "settings", "reinstate", "unfreeze"):
+        assert f'data-endpoint="/api/admin/{action}"' in html, action
     assert "/static/admin.js?v=" in html and "disabled" not in html
+    # The settings form starts from the contest's settings: the metric, the limits.
+    assert '<option value="docker_classic" selected>' in html and 'name="runs" data-type="int"' in html
+    assert "The public board: the contest has no freeze time" in html

@@ -6,12 +6,15 @@ loopback, so the pages must work with no CDN.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Dialog, Page, Response, expect
 
 from imagegolf.contest import Contest
+from imagegolf.contest.settings import change_settings
 from imagegolf.db import Database
 from imagegolf.web import create_app
 from imagegolf.web.server import ServerHandle, serve_in_thread
@@ -168,3 +171,109 @@ def test_the_admin_page_disqualifies_with_the_token(
     expect(browser_page.locator("#admin-result")).to_contain_text("admin@127.0.0.1")
     browser_page.goto(f"{site.url}/")
     assert rows(browser_page) == ["bob"]
+
+
+def admin_tab(page: Page, url: str) -> Page:
+    """The admin page in another tab of the same browser, its token entered."""
+    tab = page.context.new_page()
+    tab.goto(f"{url}/admin")
+    tab.locator("#token").fill(ADMIN_TOKEN)
+    return tab
+
+
+def test_the_admin_page_changes_the_metric_and_the_open_board_re_ranks(
+    browser_page: Page, site: ServerHandle, db: Database, contest: Contest
+) -> None:
+    # zed: third by docker_classic (90 B), first by pull_bytes (10 B).
+    zed = seed.push(db, contest, "zed", minutes=20)
+    seed.judge(db, contest, zed, size=90, sizes={"pull_bytes": 10})
+    browser_page.goto(f"{site.url}/")
+    assert rows(browser_page) == ["alice", "bob", "zed"]
+    browser_page.evaluate("window.__notReloaded = true")
+    admin = admin_tab(browser_page, site.url)
+    form = admin.locator("form#settings")
+    form.locator("select[name=metric]").select_option("pull_bytes")
+    form.locator("button").click()
+    result = admin.locator("#admin-result")
+    expect(result).to_contain_text('"metric":["docker_classic","pull_bytes"]', timeout=5_000)
+    expect(result).to_contain_text("admin@127.0.0.1")
+    assert '"runs"' not in result.inner_text().split('"settings"')[0]  # only what was changed is sent
+    # The admin page's real board, and the public board (live, without a reload), re-ranked.
+    expect(admin.locator("#real-board-rows tr td.entrant").first).to_have_text("zed", timeout=5_000)
+    expect(browser_page.locator("table.leaderboard tbody tr td.entrant").first).to_have_text(
+        "zed", timeout=LIVE_TIMEOUT_MS
+    )
+    assert rows(browser_page) == ["zed", "alice", "bob"]
+    expect(browser_page.locator("table.leaderboard thead")).to_contain_text("pull_bytes")
+    assert browser_page.evaluate("window.__notReloaded") is True
+    # The same form again, nothing changed in it: said so, nothing sent.
+    form.locator("button").click()
+    expect(result).to_have_text("nothing changed in the form: nothing sent", timeout=5_000)
+
+
+def test_the_admin_page_disqualifies_then_reinstates(
+    browser_page: Page, site: ServerHandle, field: dict[str, int]
+) -> None:
+    admin = admin_tab(browser_page, site.url)
+    result = admin.locator("#admin-result")
+    reinstate = admin.locator("form#reinstate")
+    reinstate.locator("input[name=submission]").fill(str(field["alice"]))
+    reinstate.locator("input[name=reason]").fill("a mistake")
+    reinstate.locator("button").click()
+    expect(result).to_contain_text("400", timeout=5_000)
+    expect(result).to_contain_text("is not disqualified")
+    disqualify = admin.locator("form#disqualify")
+    disqualify.locator("input[name=submission]").fill(str(field["alice"]))
+    disqualify.locator("input[name=reason]").fill("copied the seed")
+    disqualify.locator("button").click()
+    expect(result).to_contain_text('"disqualified":1', timeout=5_000)
+    browser_page.goto(f"{site.url}/")
+    assert rows(browser_page) == ["bob"]
+    reinstate.locator("button").click()
+    expect(result).to_contain_text('"reinstated":1', timeout=5_000)
+    expect(browser_page.locator("table.leaderboard tbody tr td.entrant").first).to_have_text(
+        "alice", timeout=LIVE_TIMEOUT_MS
+    )
+    assert rows(browser_page) == ["alice", "bob"]
+    browser_page.goto(f"{site.url}/submissions/{field['alice']}")
+    events = browser_page.locator("table.events")
+    expect(events).to_contain_text("disqualified: copied the seed")
+    expect(events).to_contain_text("reinstated (the disqualification is undone): a mistake")
+
+
+def test_the_board_freezes_counts_down_and_unfreezes(
+    browser_page: Page, site: ServerHandle, db: Database, contest: Contest
+) -> None:
+    freeze = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=6)
+    change_settings(db, contest, {"freeze_at": freeze.isoformat()}, actor="admin")
+    browser_page.goto(f"{site.url}/")
+    countdown = browser_page.locator("#countdown .until-freeze")
+    expect(countdown).to_contain_text(f"The board freezes at {freeze:%Y-%m-%d %H:%M:%S} UTC")
+    expect(countdown.locator(".left")).to_have_text(re.compile(r" — in 00:00:0[1-6]"))
+    first = countdown.locator(".left").inner_text()
+    expect(countdown.locator(".left")).not_to_have_text(first, timeout=3_000)  # it counts
+    # The freeze comes with no event: the next poll brings the frozen board (its tag says so).
+    expect(countdown.locator(".left")).to_have_text(" — the board is frozen", timeout=10_000)
+    expect(browser_page.locator("#board .freeze-note")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    # A record pushed after the freeze: judged, and not on the public board.
+    minutes = (dt.datetime.now(dt.UTC) - seed.T0).total_seconds() / 60
+    late = seed.push(db, contest, "yan", minutes=minutes)
+    seed.judge(db, contest, late, size=20)
+    expect(browser_page.locator("ul.unranked")).to_contain_text(
+        "yan: frozen: result hidden until the end", timeout=LIVE_TIMEOUT_MS
+    )
+    assert rows(browser_page) == ["alice", "bob"]
+    browser_page.goto(f"{site.url}/submissions/{late}")  # its own page: the real verdict
+    expect(browser_page.locator("h1 .status")).to_have_text("ACCEPTED")
+    browser_page.goto(f"{site.url}/")
+    assert rows(browser_page) == ["alice", "bob"]
+    # The organiser shows the final board from the admin page: the open board follows.
+    admin = admin_tab(browser_page, site.url)
+    expect(admin.locator("#freeze-state")).to_contain_text("frozen since")
+    admin.locator("form#unfreeze button").click()
+    expect(admin.locator("#admin-result")).to_contain_text('"unfrozen_at"', timeout=5_000)
+    expect(browser_page.locator("table.leaderboard tbody tr td.entrant").first).to_have_text(
+        "yan", timeout=LIVE_TIMEOUT_MS
+    )
+    assert rows(browser_page) == ["yan", "alice", "bob"]
+    expect(browser_page.locator("#board .final-note")).to_contain_text("The board is unfrozen")

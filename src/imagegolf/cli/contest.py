@@ -68,6 +68,25 @@ def register(sub: Any) -> None:
         metavar="TAG=NAME",
         help="map a tag to an entrant explicitly (repeatable)",
     )
+    init.add_argument(
+        "--identity",
+        choices=("tag", "registry-user"),
+        default="tag",
+        help="who an entry belongs to: the tag's name (tag, the default: the tag is trusted), or the "
+        "registry account that pushed it, from the registry's notification (registry-user)",
+    )
+    init.add_argument(
+        "--repositories",
+        choices=("shared", "per-entrant"),
+        default="shared",
+        help="one shared repository (default), or REPOSITORY/ENTRANT per entrant, which only that "
+        "entrant can push to (imagegolf is the registry's token server: contest registry)",
+    )
+    init.add_argument(
+        "--freeze-at",
+        metavar="TIME",
+        help="ISO-8601; from then to the end the public board stops moving (docs/contest.md)",
+    )
     init.add_argument("--starts", metavar="TIME", help="ISO-8601; pushes before it are not judged")
     init.add_argument("--ends", metavar="TIME", help="ISO-8601; pushes after it are not judged")
     init.add_argument(
@@ -162,6 +181,13 @@ def register(sub: Any) -> None:
     )
     reindex.set_defaults(handler=run_reindex)
 
+    from imagegolf.cli import contest_accounts
+
+    contest_accounts.register(commands, _sub)
+    from imagegolf.cli import contest_settings  # set, reinstate, unfreeze
+
+    contest_settings.register(commands, _sub)
+
 
 def _sub(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
@@ -246,19 +272,50 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
             starts_at=args.starts,
             ends_at=args.ends,
             limits=limits,
+            identity=args.identity,
+            repositories=args.repositories,
+            freeze_at=args.freeze_at,
         )
         ctx.out(f"contest {contest.name!r} created in {db.url}")
-    ctx.out(f"  watching  {contest.watched} (a tag is an entrant: {contest.entrant_pattern})")
+    ctx.out(f"  watching  {contest.watched}{'/ENTRANT' if contest.per_entrant else ''} ({_who(contest)})")
     ctx.out(f"  phrase    {contest.phrase!r} ({contest.match.value}), ranked by {contest.metric}")
+    if contest.identity.value == "registry-user" or contest.per_entrant:
+        ctx.out(f"next: imagegolf contest entrant add NAME --db {args.db or db_url(args, ctx)}")
     ctx.out(f"next: imagegolf contest watch --db {args.db or db_url(args, ctx)}")
     return 0
+
+
+def _who(contest: Contest) -> str:
+    if contest.per_entrant:
+        return "each entrant pushes to their own repository"
+    if contest.identity.value == "registry-user":
+        return "the registry account that pushed is the entrant"
+    return f"a tag is an entrant: {contest.entrant_pattern}"
 
 
 # watch and workers
 
 
-def registry_factory(args: argparse.Namespace, ctx: Context) -> Any:
+def registry_factory(args: argparse.Namespace, ctx: Context, db: Database) -> Any:
+    """The registry client for a contest's repository. A contest whose registry imagegolf runs
+    (it has entrant accounts) is read with the judge's own account unless --username says
+    otherwise: its password is derived from the contest's key, so it needs no configuration."""
+
     def make(contest: Contest) -> RegistryClient:
+        from imagegolf.contest import accounts, tokens
+
+        if not getattr(args, "username", None) and accounts.entrants(db, contest):
+            from imagegolf.registry import open_registry
+
+            username, password = tokens.judge_credentials(db, contest)
+            return open_registry(
+                contest.registry,
+                username=username,
+                password=password,
+                insecure=getattr(args, "insecure", False),
+                ca_bundle=getattr(args, "ca_bundle", None),
+                env=ctx.environ,
+            )
         return sources.registry_client(args, ctx, contest.registry)
 
     return make
@@ -272,7 +329,9 @@ def _describe(outcome: Outcome) -> str:
         "lost": "lease lost (another worker has it)",
         "released": "released",
     }[outcome.action]
-    line = f"submission #{outcome.submission}: {outcome.verdict or ''} {text}".replace("  ", " ")
+    # The status the contest's rules gave it (a duplicate: "REJECTED (duplicate)"), as the pages say.
+    shown = outcome.status or outcome.verdict or ""
+    line = f"submission #{outcome.submission}: {shown} {text}".replace("  ", " ")
     return f"{line} — {outcome.label}" if outcome.label else line
 
 
@@ -309,9 +368,13 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
     _logging(ctx)
     said = _printer(ctx)
     with opened(args, ctx) as (db, contest), connect(ctx.environ) as engine:
-        registry = registry_factory(args, ctx)(contest)
+        registry = registry_factory(args, ctx, db)(contest)
         options = WorkerOptions(lease_s=args.lease, contest_id=contest.id)
         said(f"watching {contest.watched} for contest {contest.name!r}; engine {engine.describe()}")
+        if contest.identity.value == "registry-user" and not contest.per_entrant:
+            from imagegolf.contest.watch import POLL_OFF
+
+            said(f"not polling: {POLL_OFF}")
         if args.once:
             for intake in poll_once(db, contest, registry, workers=args.poll_workers):
                 said(_intake_line(intake))
@@ -371,6 +434,7 @@ def _served(
 
     host, port = parse_address(args.serve)
     admin, hook = tokens(args, ctx.environ)
+    check_hook_trust(contest, hook)
     app = create_app(db, contest.name, admin_token=admin, hook_token=hook, registry=registry)
     server = serve_in_thread(app, host, port)
     said(f"serving the contest page on {server.url} (registry notifications: {server.url}/hooks/registry)")
@@ -378,6 +442,17 @@ def _served(
         yield
     finally:
         server.stop()
+
+
+def check_hook_trust(contest: Contest, hook_token: str | None) -> None:
+    """Identity registry-user believes the account a notification names: only a sender holding
+    the hook token may name one."""
+    if contest.identity.value == "registry-user" and not contest.per_entrant and hook_token is None:
+        raise UsageError(
+            "identity registry-user takes the entrant from the registry's notifications: the hook "
+            "needs a token, or anyone could post a notification naming any account",
+            hint="export IMAGEGOLF_HOOK_TOKEN=$(openssl rand -hex 32) (and give contest registry the same)",
+        )
 
 
 def run_worker(args: argparse.Namespace, ctx: Context) -> int:
@@ -398,7 +473,7 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
     with open_database(db_url(args, ctx)) as db, connect(ctx.environ) as engine:
         contest_id = None if args.all_contests else open_contest(db, args.contest).id
         options = WorkerOptions(lease_s=args.lease, contest_id=contest_id)
-        make = registry_factory(args, ctx)
+        make = registry_factory(args, ctx, db)
         if args.until_idle:
             from imagegolf.contest.worker import Worker
 
@@ -457,7 +532,7 @@ def run_history(args: argparse.Namespace, ctx: Context) -> int:
         size = "-" if state.size is None else str(state.size)
         ctx.out(
             f"  #{s.id:<4} {s.first_seen:%Y-%m-%d %H:%M:%S}  {s.tag:<20} {str(s.digest)[:19]}  "
-            f"{state.status:<15} {size:>9}  {state.reason}"
+            f"{state.label:<20} {size:>9}  {state.reason}"
         )
     return 0
 
@@ -494,7 +569,7 @@ def run_rejudge(args: argparse.Namespace, ctx: Context) -> int:
     if not args.all and not args.digests:
         raise UsageError("name the submissions to re-judge (DIGEST or ID), or --all")
     with opened(args, ctx) as (db, contest), connect(ctx.environ) as engine:
-        registry = registry_factory(args, ctx)(contest)
+        registry = registry_factory(args, ctx, db)(contest)
         changes = rejudge.rejudge(
             db, contest, None if args.all else args.digests, engine=engine, registry=registry
         )

@@ -243,7 +243,7 @@ def _replay(
         states.append(state)
         took = time.monotonic() - pushed
         size = "" if state.size is None else f"{human_size(state.size)} ({state.size} B)"
-        ctx.out(f"{'':<33}{state.status} {size}, judged {took:.1f} s after the push: {state.reason}")
+        ctx.out(f"{'':<33}{state.label} {size}, judged {took:.1f} s after the push: {state.reason}")
         ctx.stdout.flush()
     return states
 

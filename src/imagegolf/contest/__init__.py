@@ -7,7 +7,7 @@ place, the record timeline), kept in step with the events in the same transactio
 page at a time.
 """
 
-from imagegolf.contest.admin import create_contest, disqualify, queue_rejudge
+from imagegolf.contest.admin import create_contest, disqualify, queue_rejudge, reinstate
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
 from imagegolf.contest.intake import Intake, record_push
 from imagegolf.contest.model import METRICS, Contest
@@ -61,6 +61,7 @@ __all__ = [
     "queue_rejudge",
     "record_push",
     "records",
+    "reinstate",
     "snapshot",
     "standings",
     "submission_detail",

@@ -1,4 +1,5 @@
-"""Organiser actions: create a contest, disqualify a submission. Each is an event with who and when."""
+"""Organiser actions: create a contest, disqualify and reinstate a submission, queue re-judging.
+Each is an event with who and when."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ from typing import Any
 
 from imagegolf.contest import derived
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
-from imagegolf.contest.model import DEFAULT_LIMITS, DEFAULT_METRIC, DEFAULT_PATTERN, Contest, check_rules
+from imagegolf.contest.model import (
+    DEFAULT_LIMITS,
+    DEFAULT_METRIC,
+    DEFAULT_PATTERN,
+    Contest,
+    check_freeze,
+    check_identity,
+    check_rules,
+)
 from imagegolf.contest.reads import find_all, open_contest, select
+from imagegolf.contest.signing import make_signing_key
+from imagegolf.contest.standings import Status
 from imagegolf.db import Database, Transaction
+from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.clock import now
 from imagegolf.db.records import EventKind
@@ -30,6 +42,9 @@ def create_contest(
     starts_at: str | None = None,
     ends_at: str | None = None,
     limits: dict[str, Any] | None = None,
+    identity: str = "tag",
+    repositories: str = "shared",
+    freeze_at: str | None = None,
     actor: str = "admin",
 ) -> Contest:
     ref, start, end = check_rules(
@@ -41,6 +56,8 @@ def create_contest(
         starts_at=starts_at,
         ends_at=ends_at,
     )
+    who, where = check_identity(identity, repositories)
+    freeze = check_freeze(freeze_at, start, end)
     unknown = set(limits or {}) - set(DEFAULT_LIMITS)
     if unknown:
         raise UsageError(f"unknown limits: {', '.join(sorted(unknown))} (known: {', '.join(DEFAULT_LIMITS)})")
@@ -58,7 +75,11 @@ def create_contest(
         starts_at=start,
         ends_at=end,
         limits={**DEFAULT_LIMITS, **(limits or {})},
+        identity=who.value,
+        repositories=where.value,
+        freeze_at=freeze,
     )
+    private_key, certificate = make_signing_key(f"imagegolf {name} token issuer")
 
     def write(tx: Transaction) -> int:
         contest_id = q.insert_contest(tx, **fields)
@@ -66,6 +87,7 @@ def create_contest(
             raise UsageError(
                 f"a contest named {name!r} already exists in {db.url}", hint="choose another --name"
             )
+        q.put_signing_key(tx, contest_id, private_key, certificate)
         row = q.contest_by_id(tx, contest_id)
         assert row is not None
         created = {k: v for k, v in fields.items() if k != "name"}
@@ -92,6 +114,36 @@ def disqualify(db: Database, contest: Contest, key: str, reason: str, *, actor: 
     return db.run(write)
 
 
+def reinstate(db: Database, contest: Contest, key: str, reason: str, *, actor: str) -> int:
+    """Undo a disqualification (by id, or by digest: every disqualified submission of it): a
+    ``reinstated`` event, after which the submission's judgement and the contest's rules decide
+    again. Refused when none of them is disqualified. Returns how many were reinstated."""
+    if not reason.strip():
+        raise UsageError("a reinstatement needs a reason", hint="--reason TEXT")
+    targets = find_all(db, contest, key)
+
+    def write(tx: Transaction) -> int:
+        d.meta(tx, contest.id, lock=True)  # the states read below stay as read until this commits
+        count = 0
+        for target in targets:
+            current = d.state(tx, target.submission.id)  # as it is now, in this transaction
+            if current is None or current.status != Status.DISQUALIFIED.value:
+                continue
+            derived.record(
+                tx, contest, EventKind.REINSTATED, actor, {"reason": reason}, submission=target.submission
+            )
+            count += 1
+        if count == 0:
+            shown = ", ".join(f"#{t.submission.id} is {t.label}" for t in targets[:5])
+            raise UsageError(
+                f"nothing to reinstate: {key} is not disqualified ({shown})",
+                hint="only a disqualified submission can be reinstated",
+            )
+        return count
+
+    return db.run(write)
+
+
 def queue_rejudge(db: Database, contest: Contest, keys: list[str] | None, *, actor: str) -> list[int]:
     """Queue ``rejudge`` jobs for workers (the web admin's re-judge): the given submissions (ids or
     digests) or, with ``keys`` None, every judged one. Returns the submission ids queued."""
@@ -114,4 +166,5 @@ __all__ = [
     "create_contest",
     "disqualify",
     "queue_rejudge",
+    "reinstate",
 ]

@@ -75,6 +75,7 @@ def record(
 
 def apply(tx: Transaction, contest: Contest, event_id: int, submission_id: int | None) -> None:
     meta = d.meta(tx, contest.id, lock=True)  # held to commit: one writer of these rows at a time
+    contest = _ranked_as_stored(tx, contest)
     if meta is None or meta.applied_event < d.last_event_before(tx, contest.id, event_id):
         rebuild(tx, contest)  # never built, or events were written without them: from scratch
         return
@@ -83,6 +84,16 @@ def apply(tx: Transaction, contest: Contest, event_id: int, submission_id: int |
         _update(tx, contest, submission_id, counts)
     # Concurrent transactions may commit their events out of id order: keep the largest.
     d.put_meta(tx, contest.id, counts.row(max(meta.applied_event, event_id)))
+
+
+def _ranked_as_stored(tx: Transaction, contest: Contest) -> Contest:
+    """The contest with the metric its row holds now. A writer may hold an older value (a worker
+    that claimed its job before `contest set --metric`); read after the lock above, the row is
+    the committed one, so a verdict is never sized by the metric the board no longer uses."""
+    row = q.contest_by_id(tx, contest.id)
+    if row is None or row.metric == contest.metric:
+        return contest
+    return replace(contest, metric=row.metric)
 
 
 def is_current(tx: Transaction, contest_id: int) -> bool:

@@ -43,6 +43,10 @@ def contest_json(contest: Contest) -> dict[str, Any]:
         "ends_at": _time(contest.ends_at),
         "limits": dict(contest.limits),
         "created_at": _time(contest.created_at),
+        "identity": contest.identity.value,
+        "repositories": contest.repositories.value,
+        "freeze_at": _time(contest.freeze_at),
+        "unfrozen_at": _time(contest.unfrozen_at),
     }
 
 

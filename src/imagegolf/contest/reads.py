@@ -9,7 +9,7 @@ The full :class:`Standings` (every submission) is for exports and organiser comm
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -57,6 +57,18 @@ def open_contest(db: Database, name: str | None = None) -> Contest:
     contest = db.run(find, write=False)
     _read(db, contest, lambda tx: None)
     return contest
+
+
+def reload(db: Database, contest: Contest) -> Contest:
+    """The contest's row as it is now (after a `contest set` or `contest unfreeze` elsewhere)."""
+
+    def read(tx: Transaction) -> Contest:
+        row = q.contest_by_id(tx, contest.id)
+        if row is None:
+            raise ContestNotFound(f"contest {contest.name!r} is no longer in {db.url}")
+        return Contest.from_row(row)
+
+    return db.run(read, write=False)
 
 
 def _read(db: Database, contest: Contest, work: Callable[[Transaction], T]) -> T:
@@ -270,6 +282,18 @@ def submission_detail(db: Database, contest: Contest, key: str | int) -> Submiss
     return _read(db, contest, read)
 
 
+def states_of(db: Database, contest: Contest, ids: Iterable[int]) -> dict[int, SubmissionState]:
+    """The states of some submissions (those a list of events names), by id."""
+
+    def read(tx: Transaction) -> dict[int, SubmissionState]:
+        running = q.running_submissions(tx, contest.id)
+        rows = d.states(tx, set(ids))
+        mine = {sid: row for sid, row in rows.items() if row.submission.contest_id == contest.id}
+        return {sid: _state(row, running) for sid, row in mine.items()}
+
+    return _read(db, contest, read)
+
+
 def find(db: Database, contest: Contest, key: str | int) -> SubmissionState:
     return _read(db, contest, lambda tx: from_row(_find(tx, contest, key)))
 
@@ -408,3 +432,10 @@ def _page(number: int, size: int, total: int) -> Page:
     if number < 1 or number > page.count:
         raise UsageError(f"page {number} does not exist: there are {page.count}")
     return page
+
+
+# the same reads composed differently (contest/frozen.py: the public standings while frozen)
+read_current = _read
+state_of = _state
+version_in = _version
+page_of = _page

@@ -5,8 +5,9 @@ date (contest/derived.py) must always equal what :func:`derive` computes from th
 (a property-based test holds them to it). The rules (docs/contest.md):
 
 - a submission's judgement is its latest ``judged`` or ``rejudged`` event; ``disqualified`` wins
-  over any judgement; a disqualified submission does not rank, but an image the judge accepted
-  stays the original of later copies (disqualifying it never promotes whoever copied it);
+  over any judgement until a later ``reinstated`` undoes it; a disqualified submission does not
+  rank, but an image the judge accepted stays the original of later copies (disqualifying it
+  never promotes whoever copied it);
 - an ACCEPTED image whose manifest digest or any layer digest equals an earlier accepted image of
   another entrant is REJECTED_IMAGE as a duplicate of that one ("earlier": first seen earlier,
   then the lower id); a duplicate is nobody's original;
@@ -51,6 +52,10 @@ class Status(enum.StrEnum):
     RETRYING = "RETRYING"  # a pull failed; a worker will try again
     DISQUALIFIED = "DISQUALIFIED"
     OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
+    NOT_AN_ENTRANT = "NOT_AN_ENTRANT"  # pushed by a registry account that is not an entrant
+    # First seen after the scoreboard froze: public pages hide its result until the end (never
+    # stored: contest/frozen.py composes it at read time, as JUDGING is).
+    FROZEN = "FROZEN"
 
     @classmethod
     def of(cls, verdict: Verdict) -> Status:
@@ -61,8 +66,21 @@ class Status(enum.StrEnum):
         return self in _PENDING
 
 
-_PENDING = frozenset({Status.QUEUED, Status.JUDGING, Status.RETRYING})
+_PENDING = frozenset({Status.QUEUED, Status.JUDGING, Status.RETRYING, Status.FROZEN})
+_RULINGS = (EventKind.DISQUALIFIED, EventKind.REINSTATED)
+_NOT_JUDGED = {
+    EventKind.OUTSIDE_WINDOW: Status.OUTSIDE_WINDOW,
+    EventKind.NOT_AN_ENTRANT: Status.NOT_AN_ENTRANT,
+}
 DUPLICATE = Status.REJECTED_IMAGE
+DUPLICATE_LABEL = "REJECTED (duplicate)"  # how a duplicate is shown, everywhere (board, events, logs)
+
+
+def status_label(status: Status | str, duplicate_of: int | None = None) -> str:
+    """The one word for a state wherever it is shown: a duplicate is "REJECTED (duplicate)"."""
+    if str(status) == DUPLICATE.value and duplicate_of is not None:
+        return DUPLICATE_LABEL
+    return str(status)
 
 
 @dataclass(frozen=True)
@@ -89,10 +107,15 @@ class SubmissionState:
     def pending(self) -> bool:
         return self.status.pending
 
+    @property
+    def label(self) -> str:
+        """The status as shown (a duplicate: "REJECTED (duplicate)"); see :func:`status_label`."""
+        return status_label(self.status, self.duplicate_of)
+
     def judging(self, running: bool) -> SubmissionState:
         """This state with its job's state composed in: a worker holding it makes it JUDGING."""
         if running and self.status in (Status.QUEUED, Status.RETRYING):
-            return replace(self, status=Status.JUDGING, reason="a worker is judging it")
+            return replace(self, status=Status.JUDGING, reason="being judged now")
         return self
 
 
@@ -196,13 +219,16 @@ def base_state(
             judged_at=judged.at,
             judged_event=judged.id,
         )
-    disqualified = next((e for e in reversed(events) if e.kind is EventKind.DISQUALIFIED), None)
+    # The latest of a disqualification and a reinstatement decides (reinstating undoes it).
+    ruling = next((e for e in reversed(events) if e.kind in _RULINGS), None)
+    disqualified = ruling if ruling is not None and ruling.kind is EventKind.DISQUALIFIED else None
     if disqualified is not None:
         reason = f"disqualified by {disqualified.actor}: {disqualified.data.get('reason', '')}"
         return replace(state, status=Status.DISQUALIFIED, reason=reason), judgement
-    outside = next((e for e in events if e.kind is EventKind.OUTSIDE_WINDOW), None)
+    outside = next((e for e in events if e.kind in _NOT_JUDGED), None)
     if outside is not None:
-        return SubmissionState(submission, Status.OUTSIDE_WINDOW, str(outside.data.get("reason", ""))), None
+        status = _NOT_JUDGED[outside.kind]
+        return SubmissionState(submission, status, str(outside.data.get("reason", ""))), None
     if judgement is not None:
         return state, judgement
     failed = next((e for e in reversed(events) if e.kind is EventKind.PULL_FAILED), None)
@@ -210,7 +236,7 @@ def base_state(
         why, when = failed.data.get("reason", "the pull failed"), failed.data.get("retry_at", "?")
         return SubmissionState(submission, Status.RETRYING, f"{why}; retrying after {when}"), None
     limited = next((e for e in reversed(events) if e.kind is EventKind.RATE_LIMITED), None)
-    reason = "waiting for a worker"
+    reason = "waiting to be judged"
     if limited is not None:
         reason = f"rate-limited: judged from {limited.data.get('not_before', '?')}"
     return SubmissionState(submission, Status.QUEUED, reason), None

@@ -23,7 +23,9 @@ from imagegolf.contest import derived
 from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import TRANSIENT, internal_error, judge_digest
 from imagegolf.contest.model import Contest
+from imagegolf.contest.standings import status_label
 from imagegolf.db import Database, Transaction
+from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.clock import later
 from imagegolf.db.records import EventKind, JobClaim, SubmissionRow
@@ -63,6 +65,9 @@ class Outcome:
     action: str  # judged | reused | retry | lost | released
     verdict: str | None
     label: str = ""  # entrant:tag and the short digest, for progress lines
+    # The status the contest's rules give it once recorded, as shown (a duplicate: "REJECTED
+    # (duplicate)"); None when nothing was recorded.
+    status: str | None = None
 
 
 def _label(submission: SubmissionRow) -> str:
@@ -146,10 +151,10 @@ class Worker:
         def read(tx: Transaction) -> tuple[SubmissionRow, Contest]:
             submission = q.submission(tx, claim.submission_id)
             assert submission is not None  # jobs reference submissions (foreign key)
-            if submission.contest_id not in self._contests:
-                row = q.contest_by_id(tx, submission.contest_id)
-                assert row is not None
-                self._contests[row.id] = Contest.from_row(row)
+            # Read at every claim: `contest set` (limits, platforms) applies to what is judged next.
+            row = q.contest_by_id(tx, submission.contest_id)
+            assert row is not None
+            self._contests[row.id] = Contest.from_row(row)
             return submission, self._contests[submission.contest_id]
 
         return self.db.run(read, write=False)
@@ -171,7 +176,11 @@ class Worker:
         with self._lease_kept(claim):
             started = time.monotonic()
             data = judge_digest(
-                contest, submission.digest, registry=self._client(contest), engine=self.engine
+                contest,
+                submission.digest,
+                registry=self._client(contest),
+                engine=self.engine,
+                entrant=submission.entrant,
             )
             data = data.with_(judge_ms=int(1000 * (time.monotonic() - started)))
         if data.verdict in TRANSIENT and claim.attempts < self.options.pull_retries:
@@ -213,16 +222,18 @@ class Worker:
     ) -> Outcome:
         data = data.with_(job=claim.id, attempt=claim.attempts, worker=self.name)
 
-        def write(tx: Transaction) -> bool:
+        def write(tx: Transaction) -> str | None:
             if not q.finish_job(tx, claim.id, self.name):
-                return False
+                return None
             derived.record(tx, contest, kind, self.name, data.to_json(), submission=submission)
-            return True
+            state = d.state(tx, submission.id)
+            return data.verdict.value if state is None else status_label(state.status, state.duplicate_of)
 
-        if not self.db.run(write):
+        status = self.db.run(write)
+        if status is None:
             _log.warning("%s: lost the lease of job %d; its result is discarded", self.name, claim.id)
             return Outcome(claim.id, submission.id, "lost", None, _label(submission))
-        return Outcome(claim.id, submission.id, action, data.verdict.value, _label(submission))
+        return Outcome(claim.id, submission.id, action, data.verdict.value, _label(submission), status)
 
     def _retry(
         self, claim: JobClaim, submission: SubmissionRow, contest: Contest, data: JudgedData

@@ -12,13 +12,14 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from imagegolf.contest import Contest, Snapshot, Version, snapshot, submission_detail
 from imagegolf.contest import board as read_board
 from imagegolf.contest import entrant as read_entrant
 from imagegolf.contest import events as read_events
 from imagegolf.contest import export as ex
 from imagegolf.contest import records as read_records
-from imagegolf.contest import snapshot, submission_detail
 from imagegolf.contest import submissions as read_submissions
+from imagegolf.contest.frozen import FrozenView
 from imagegolf.contest.reads import BOARD_PAGE, HISTORY_PAGE
 from imagegolf.contest.reads import totals as read_totals
 from imagegolf.web.pages import PageNumber
@@ -37,9 +38,18 @@ def attachment(name: str, suffix: str) -> dict[str, str]:
 def router(site: Site) -> APIRouter:
     api = APIRouter(prefix="/api")
 
+    def frozen_for(request: Request) -> tuple[Contest, Version, FrozenView | None]:
+        """The contest, its version, and the frozen standings when the public board is frozen
+        and the caller does not hold the admin token (the organiser sees the real ones)."""
+        contest, current = site.current()
+        if site.phase(contest) != "frozen" or site.holds_admin_token(request):
+            return contest, current, None
+        return contest, current, site.frozen(contest, current)
+
     @api.get("/contest", tags=["read"])
     def contest() -> dict[str, Any]:
-        """The contest's rules: phrase, match rule, metric, repository, entrant mapping, window, limits."""
+        """The contest's rules: phrase, match rule, metric, repository, entrant mapping, window,
+        limits, identity, the freeze; whether the public board is frozen now."""
         contest = site.contest()
         counts, current = read_totals(site.db, contest)
         return {
@@ -48,6 +58,7 @@ def router(site: Site) -> APIRouter:
             "queue": current.queue,
             "submissions": counts.submissions,
             "entrants": counts.entrants,
+            "frozen": site.phase(contest) == "frozen",
         }
 
     @api.get("/board", tags=["read"])
@@ -57,11 +68,20 @@ def router(site: Site) -> APIRouter:
         per_page: int = Query(BOARD_PAGE, ge=1, le=LIST_LIMIT, description="entrants per page"),
     ) -> Response:
         """The leaderboard, a page at a time: each entrant's best accepted submission, smallest
-        first (ties: first seen). Answers 304 to `If-None-Match` with the current ETag."""
-        tag = variant(site.version().etag, page_number, per_page)  # the counters only
+        first (ties: first seen). While the board is frozen, the freeze's standings (`frozen`:
+        true), unless the request carries the admin token. Answers 304 to `If-None-Match` with
+        the current ETag."""
+        contest, current = site.current()  # the counters only
+        phase = site.phase(contest)
+        organiser = phase == "frozen" and site.holds_admin_token(request)  # sees the real board
+        frozen_now = phase == "frozen" and not organiser
+        tag = variant(current.etag if organiser else site.public_tag(contest, current), page_number, per_page)
 
-        def fresh() -> bytes:  # once per version and page, whoever asks first
-            view = read_board(site.db, site.contest(), page_number, per_page=per_page)
+        def fresh() -> bytes:  # once per version, freeze and page, whoever asks first
+            if frozen_now:
+                view = site.frozen(contest, current).board(page_number, per_page=per_page)
+            else:
+                view = read_board(site.db, contest, page_number, per_page=per_page)
             answer = {
                 "metric": view.contest.metric,
                 "version": view.version.last_event,
@@ -73,29 +93,44 @@ def router(site: Site) -> APIRouter:
                 "unranked_total": view.totals.entrants - view.totals.ranked,
                 "pending": view.totals.pending,
                 "queue": view.version.queue,
+                "frozen": frozen_now,
+                # Why each of them is not on the board: their latest submission.
+                "unranked_latest": [
+                    {
+                        "entrant": s.submission.entrant,
+                        "submission": s.submission.id,
+                        "status": s.status.value,
+                        "shown": s.label,
+                        "reason": s.reason,
+                    }
+                    for s in view.unranked
+                ],
             }
             return bytes(JSONResponse(answer).body)
 
         return site.answer_once(request, tag, fresh, "application/json")
 
     @api.get("/timeline", tags=["read"])
-    def timeline() -> dict[str, Any]:
-        """The record timeline: each submission that was strictly smaller than every one before it."""
-        contest = site.contest()
-        return {
-            "metric": contest.metric,
-            "records": [ex.record_json(p) for p in read_records(site.db, contest)],
-        }
+    def timeline(request: Request) -> dict[str, Any]:
+        """The record timeline: each submission that was strictly smaller than every one before it
+        (while frozen, of the submissions pushed before the freeze)."""
+        contest, _current, frozen = frozen_for(request)
+        points = frozen.records() if frozen is not None else read_records(site.db, contest)
+        return {"metric": contest.metric, "records": [ex.record_json(p) for p in points]}
 
     @api.get("/submissions", tags=["read"])
     def submissions(
+        request: Request,
         after: int | None = Query(None, ge=1, le=MAX_ID, description="the last id of the page before"),
         limit: int = Query(HISTORY_PAGE, ge=1, le=LIST_LIMIT, description="at most this many"),
     ) -> dict[str, Any]:
         """Submissions, first seen first, with status, verdict, reason and metrics; page on with
-        `after` = the last id of a page."""
-        contest = site.contest()
-        found = read_submissions(site.db, contest, after=after, limit=limit + 1)
+        `after` = the last id of a page. While frozen, those pushed since the freeze are FROZEN."""
+        contest, _current, frozen = frozen_for(request)
+        if frozen is not None:
+            found = frozen.submissions(after=after, limit=limit + 1)
+        else:
+            found = read_submissions(site.db, contest, after=after, limit=limit + 1)
         page = found.states[:limit]
         return {
             "columns": list(ex.COLUMNS),
@@ -108,13 +143,18 @@ def router(site: Site) -> APIRouter:
 
     @api.get("/submissions/{key}", tags=["read"])
     def submission(key: str) -> dict[str, Any]:
-        """One submission by id or digest: the judgement (runs, layers, notes, entry file), its events."""
+        """One submission by id or digest: the judgement (runs, layers, notes, entry file), its
+        events. Its real status, frozen board or not."""
         return ex.detail_json(submission_detail(site.db, site.contest(), key))
 
     @api.get("/entrants/{entrant:path}", tags=["read"])
-    def entrant(entrant: str, page_number: int = PageNumber) -> dict[str, Any]:
+    def entrant(request: Request, entrant: str, page_number: int = PageNumber) -> dict[str, Any]:
         """One entrant's submissions, first seen first, a page at a time, and their place if ranked."""
-        view = read_entrant(site.db, site.contest(), entrant, page_number)
+        contest, _current, frozen = frozen_for(request)
+        if frozen is not None:
+            view = frozen.entrant(entrant, page_number)
+        else:
+            view = read_entrant(site.db, contest, entrant, page_number)
         row = view.row
         places = {row.best.submission.id: row.place} if row else {}
         return {
@@ -131,34 +171,48 @@ def router(site: Site) -> APIRouter:
 
     @api.get("/events", tags=["read"])
     def events(
+        request: Request,
         after: int = Query(0, ge=0, le=MAX_ID, description="only events with a larger id"),
         limit: int = Query(EVENTS_PAGE, ge=1, le=EVENTS_PAGE, description="at most this many"),
     ) -> dict[str, Any]:
-        """The event log, oldest first, after an id; at most 500 per call (page on with the last id)."""
-        rows = read_events(site.db, site.contest(), after=after, limit=limit + 1)
+        """The event log, oldest first, after an id; at most 500 per call (page on with the last id).
+        While frozen, the results of submissions pushed since the freeze are hidden."""
+        contest, _current, frozen = frozen_for(request)
+        rows = read_events(site.db, contest, after=after, limit=limit + 1)
         page = rows[:limit]
+        shown = frozen.mask(page) if frozen is not None else page
         return {
-            "events": [ex.event_json(e) for e in page],
+            "events": [ex.event_json(e) for e in shown],
             "more": len(rows) > limit,
             "last": page[-1].id if page else after,
         }
 
     @api.get("/version", tags=["read"])
     def version() -> dict[str, Any]:
-        """The last event id and job counts; `etag` changes whenever the board may have changed."""
-        current = site.version()
-        return {"version": current.last_event, "queue": current.queue, "etag": current.etag}
+        """The last event id and job counts; `etag` changes whenever the board may have changed
+        (an event, a job taken or finished, the freeze beginning or ending)."""
+        contest, current = site.current()
+        return {
+            "version": current.last_event,
+            "queue": current.queue,
+            "etag": site.public_tag(contest, current),
+        }
+
+    def snapshot_for(request: Request) -> Snapshot:
+        contest, _current, frozen = frozen_for(request)
+        return frozen.snapshot() if frozen is not None else snapshot(site.db, contest)
 
     @api.get("/export.json", tags=["export"])
-    def export_json() -> JSONResponse:
-        """Everything: contest, one row per submission, board, record timeline."""
-        snap = snapshot(site.db, site.contest())
+    def export_json(request: Request) -> JSONResponse:
+        """Everything: contest, one row per submission, board, record timeline (while frozen, as
+        the public board shows it, unless the request carries the admin token)."""
+        snap = snapshot_for(request)
         return JSONResponse(ex.export_json(snap), headers=attachment(snap.contest.name, ".json"))
 
     @api.get("/export.csv", tags=["export"])
-    def export_csv() -> Response:
+    def export_csv(request: Request) -> Response:
         """One row per submission (spreadsheet-safe: formula-like cells are prefixed with ')."""
-        snap = snapshot(site.db, site.contest())
+        snap = snapshot_for(request)
         return Response(
             ex.export_csv(snap),
             media_type="text/csv; charset=utf-8",

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import jinja2
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from imagegolf.contest import METRICS, BoardView, submission_detail
+from imagegolf.contest import (
+    METRICS,
+    BoardView,
+    Contest,
+    RecordPoint,
+    SubmissionState,
+    Version,
+    submission_detail,
+)
 from imagegolf.contest import board as read_board
 from imagegolf.contest import entrant as read_entrant
 from imagegolf.contest import events as read_events
 from imagegolf.contest import records as read_records
+from imagegolf.contest.frozen import FrozenView
+from imagegolf.contest.reads import states_of
+from imagegolf.contest.settings import freeze_state, settings_of
+from imagegolf.db.clock import format_time
+from imagegolf.db.records import EventRow
 from imagegolf.judge.refusals import REFUSED
 from imagegolf.web.render import render
 from imagegolf.web.site import Site, variant
@@ -31,15 +45,20 @@ STATUS_MEANINGS = {
     "OUTPUT_LIMIT": "it wrote more than 1 MiB to stdout or 64 KiB to stderr",
     "MEMORY_LIMIT": "it was killed by the out-of-memory killer",
     "START_FAILED": "the program never ran (not found, not executable, no interpreter, wrong architecture)",
-    "REJECTED_IMAGE": "the image failed a safety check and was not run, or it duplicates another entrant's "
-    "earlier accepted image",
+    "REJECTED_IMAGE": "the image failed a safety check and was not run",
     "PULL_FAILED": "the image could not be fetched from the registry (retried before this verdict)",
     "INTERNAL_ERROR": "the judge itself failed: a bug in imagegolf, not the entrant's fault",
-    "QUEUED": "waiting for a worker (or for the entrant's hourly limit)",
-    "JUDGING": "a worker is judging it now",
+    "QUEUED": "waiting to be judged (or for the entrant's hourly limit)",
+    "JUDGING": "the judge is running it now",
     "RETRYING": "the pull failed; it will be retried",
-    "DISQUALIFIED": "an organiser disqualified it (the reason is on record)",
+    "REJECTED (duplicate)": "the judge accepted it, but its manifest or a layer equals another entrant's "
+    "earlier accepted image: the first to push it keeps it",
+    "DISQUALIFIED": "an organiser disqualified it (the reason is on record); an organiser may reinstate it",
     "OUTSIDE_WINDOW": "pushed before the contest started or after it ended: not judged",
+    "NOT_AN_ENTRANT": "pushed by a registry account that is not one of the contest's entrants: recorded, "
+    "not judged",
+    "FROZEN": "pushed after the scoreboard froze: its result is hidden on the board until the end "
+    "(its own page shows it)",
 }
 METRIC_MEANINGS = {
     "docker_classic": "what docker images shows on a classic overlay2 store: the unpacked files",
@@ -57,25 +76,51 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
     def page(template: str, **context: Any) -> HTMLResponse:
         return HTMLResponse(render(env, template, **context))
 
-    def board_context(view: BoardView) -> dict[str, Any]:
+    def public() -> tuple[Contest, Version, str, FrozenView | None]:
+        """The contest, its version, the board's phase, and the frozen standings when frozen."""
+        contest, current = site.current()
+        phase = site.phase(contest)
+        return contest, current, phase, site.frozen(contest, current) if phase == "frozen" else None
+
+    def event_states(
+        contest: Contest, events: Iterable[EventRow], frozen: FrozenView | None
+    ) -> dict[int, SubmissionState]:
+        """The states of the submissions a list of events names, as the page shows them."""
+        ids = {e.submission_id for e in events if e.submission_id is not None}
+        return frozen.states_of(ids) if frozen is not None else states_of(site.db, contest, ids)
+
+    def times(contest: Contest, phase: str) -> dict[str, Any]:
+        """What the countdown and the freeze notes need (the server's time: the page counts from it)."""
+        at = site.clock()
+        return {"phase": phase, "now": at, "now_iso": format_time(at)}
+
+    def board_context(view: BoardView, phase: str, frozen: FrozenView | None) -> dict[str, Any]:
         return {
             "contest": view.contest,
             "view": view,
             "meanings": STATUS_MEANINGS,
             "timeline": timeline_svg(view.records, width=560, height=220, title=""),
+            "states": event_states(view.contest, view.latest, frozen),
+            **times(view.contest, phase),
         }
 
     def board_answer(request: Request, template: str, number: int, **extra: Any) -> Response:
         """The board (or its live fragment): 304 if the viewer has this version, else rendered
-        once per version and page and shared by every viewer."""
-        tag = variant(site.version().etag, number)  # the counters only: no standings read
+        once per version and page and shared by every viewer. The tag names the phase too
+        (frozen, ended): the board changes when the freeze begins or ends, with no event."""
+        contest, current = site.current()  # the counters only: no standings read
+        phase = site.phase(contest)
+        tag = variant(site.public_tag(contest, current), number)
 
-        def fresh() -> bytes:  # once per version and page, whoever asks first
-            view = read_board(site.db, site.contest(), number)
-            return render(env, template, **board_context(view), **extra).encode()
+        def fresh() -> bytes:  # once per version, phase and page, whoever asks first
+            frozen = site.frozen(contest, current) if phase == "frozen" else None
+            view = frozen.board(number) if frozen is not None else read_board(site.db, contest, number)
+            return render(env, template, **board_context(view, phase, frozen), etag=tag, **extra).encode()
 
-        # What is rendered is at least as new as the tag (read after it), never older.
-        return site.answer_once(request, tag, fresh, "text/html", {"X-Imagegolf-Etag": tag})
+        # What is rendered is at least as new as the tag (read after it), never older. The
+        # server's time rides on every answer, 304s too: the countdown corrects its clock by it.
+        headers = {"X-Imagegolf-Etag": tag, "X-Imagegolf-Now": format_time(site.clock())}
+        return site.answer_once(request, tag, fresh, "text/html", headers)
 
     @pages.get("/")
     def board(request: Request, page_number: int = PageNumber) -> Response:
@@ -85,24 +130,39 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
     def board_fragment(request: Request, page_number: int = PageNumber) -> Response:
         return board_answer(request, "_board.html", page_number)
 
+    def public_records(contest: Contest, frozen: FrozenView | None) -> tuple[RecordPoint, ...]:
+        return frozen.records() if frozen is not None else read_records(site.db, contest)
+
     @pages.get("/timeline")
     def timeline(scale: str = Query("auto", pattern="^(auto|log|linear)$")) -> HTMLResponse:
-        contest = site.contest()
-        points = read_records(site.db, contest)
+        contest, _current, phase, frozen = public()
+        points = public_records(contest, frozen)
         svg = timeline_svg(points, scale=scale, title=f"Record by {contest.metric}")
-        return page("timeline.html", nav="timeline", contest=contest, records=points, svg=svg, scale=scale)
+        return page(
+            "timeline.html",
+            nav="timeline",
+            contest=contest,
+            records=points,
+            svg=svg,
+            scale=scale,
+            **times(contest, phase),
+        )
 
     @pages.get("/timeline.svg")
     def timeline_image(scale: str = Query("auto", pattern="^(auto|log|linear)$")) -> Response:
-        contest = site.contest()
+        contest, _current, _phase, frozen = public()
         svg = timeline_svg(
-            read_records(site.db, contest), scale=scale, title=f"{contest.name}: record by {contest.metric}"
+            public_records(contest, frozen), scale=scale, title=f"{contest.name}: record by {contest.metric}"
         )
         return Response(svg, media_type="image/svg+xml")
 
     @pages.get("/entrants/{entrant:path}")
     def entrant(entrant: str, page_number: int = PageNumber) -> HTMLResponse:
-        view = read_entrant(site.db, site.contest(), entrant, page_number)
+        contest, _current, phase, frozen = public()
+        if frozen is not None:
+            view = frozen.entrant(entrant, page_number)
+        else:
+            view = read_entrant(site.db, contest, entrant, page_number)
         places = {view.row.best.submission.id: view.row.place} if view.row else {}
         return page(
             "entrant.html",
@@ -112,10 +172,12 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
             view=view,
             places=places,
             meanings=STATUS_MEANINGS,
+            **times(contest, phase),
         )
 
     @pages.get("/submissions/{key}")
     def submission(key: str) -> HTMLResponse:
+        """A submission's own page: its real status and verdict, frozen board or not."""
         detail = submission_detail(site.db, site.contest(), key)
         return page(
             "submission.html",
@@ -127,21 +189,32 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
             metrics=METRICS,
             metric_meanings=METRIC_MEANINGS,
             meanings=STATUS_MEANINGS,
+            states={detail.state.submission.id: detail.state},
         )
 
     @pages.get("/events")
     def events(
         before: int | None = Query(None, ge=1, le=2**62, description="only older events"),
     ) -> HTMLResponse:
-        contest = site.contest()
+        contest, _current, phase, frozen = public()
         rows = read_events(site.db, contest, before=before, limit=EVENTS_PAGE + 1, newest_first=True)
         shown = rows[:EVENTS_PAGE]
         older = shown[-1].id if len(rows) > EVENTS_PAGE else None
-        return page("events.html", nav="events", contest=contest, events=shown, older=older)
+        if frozen is not None:
+            shown = frozen.mask(shown)
+        return page(
+            "events.html",
+            nav="events",
+            contest=contest,
+            events=shown,
+            older=older,
+            states=event_states(contest, shown, frozen),
+            **times(contest, phase),
+        )
 
     @pages.get("/rules")
     def rules() -> HTMLResponse:
-        contest = site.contest()
+        contest, _current = site.current()
         return page(
             "rules.html",
             nav="rules",
@@ -149,11 +222,22 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
             meanings=STATUS_MEANINGS,
             metrics=METRIC_MEANINGS,
             refused=REFUSED,
+            **times(contest, site.phase(contest)),
         )
 
     @pages.get("/admin")
     def admin() -> HTMLResponse:
-        return page("admin.html", nav="admin", contest=site.contest(), enabled=bool(site.admin_token))
+        contest, _current = site.current()
+        return page(
+            "admin.html",
+            nav="admin",
+            contest=contest,
+            enabled=bool(site.admin_token),
+            settings=settings_of(contest),
+            metric_names=METRICS,
+            freeze_text=freeze_state(contest, site.clock()),
+            **times(contest, site.phase(contest)),
+        )
 
     @pages.get("/api")
     def api_index() -> HTMLResponse:

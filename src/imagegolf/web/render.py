@@ -10,6 +10,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from imagegolf.db.clock import format_time
 from imagegolf.web import format as fmt
 
 HERE = Path(__file__).parent
@@ -36,6 +37,13 @@ def make_environment() -> jinja2.Environment:
         short=fmt.short_digest,
         when=fmt.show_time,
         summary=fmt.event_summary,
+        kind=fmt.kind_words,
+        actor=fmt.public_actor,
+        via=fmt.via_words,
+        why=fmt.unranked_reason,
+        public_reason=fmt.public_reason,
+        setting=lambda value, name: fmt.setting_value(name, value),
+        iso=lambda moment: format_time(moment) if moment else "",
         seg=lambda text: quote(str(text), safe=""),  # a URL path segment
         svg=_trusted_svg,
         code=code_spans,

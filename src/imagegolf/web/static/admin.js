@@ -1,4 +1,5 @@
-// Admin forms: send JSON with the token as Authorization: Bearer; show the answer as text.
+// Admin forms: send JSON with the token as Authorization: Bearer; show the answer as text. The
+// real board (every result, frozen public board or not) is read with the same token.
 (function () {
   "use strict";
   var tokenInput = document.getElementById("token");
@@ -6,15 +7,54 @@
   var KEY = "imagegolf-admin-token";
   try { tokenInput.value = window.sessionStorage.getItem(KEY) || ""; } catch (e) { /* storage off */ }
 
+  function token() {
+    var value = tokenInput.value.trim();
+    try { window.sessionStorage.setItem(KEY, value); } catch (e) { /* storage off */ }
+    return value;
+  }
+
   function keys(text) {
     return text.split(/[\s,]+/).filter(function (k) { return k.length > 0; })
       .map(function (k) { return /^\d+$/.test(k) ? Number(k) : k; });
   }
 
+  function changed(el) {
+    if (el.tagName === "SELECT") {
+      for (var i = 0; i < el.options.length; i++) {
+        if (el.options[i].selected !== el.options[i].defaultSelected) return true;
+      }
+      return false;
+    }
+    return el.value !== el.defaultValue;
+  }
+
+  function typed(el) {
+    var value = el.value.trim();
+    switch (el.getAttribute("data-type")) {
+      case "int": return value === "" ? null : Number(value);
+      case "float": return value === "" ? null : Number(value);
+      case "bool": return value === "true";
+      default: return value === "" ? null : value;
+    }
+  }
+
+  // Only what the organiser changed: a setting changed elsewhere since this page was shown is
+  // not sent back with its old value.
+  function settings(form) {
+    var body = {};
+    var fields = form.querySelectorAll("[data-type]");
+    for (var i = 0; i < fields.length; i++) {
+      if (changed(fields[i])) body[fields[i].name] = typed(fields[i]);
+    }
+    return body;
+  }
+
   function body(form) {
-    if (form.id === "disqualify") {
+    if (form.id === "disqualify" || form.id === "reinstate") {
       return { submission: form.elements.submission.value.trim(), reason: form.elements.reason.value };
     }
+    if (form.id === "settings") return settings(form);
+    if (form.id === "unfreeze") return {};
     if (form.elements.all.checked) return { all: true };
     return { submissions: keys(form.elements.submissions.value) };
   }
@@ -22,21 +62,80 @@
   function send(event) {
     event.preventDefault();
     var form = event.target;
-    var token = tokenInput.value.trim();
-    try { window.sessionStorage.setItem(KEY, token); } catch (e) { /* storage off */ }
+    var sent = body(form);
+    if (form.id === "settings" && Object.keys(sent).length === 0) {
+      result.textContent = "nothing changed in the form: nothing sent";
+      return;
+    }
     result.textContent = "sending…";
     fetch(form.getAttribute("data-endpoint"), {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token },
-      body: JSON.stringify(body(form)),
+      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token() },
+      body: JSON.stringify(sent),
     })
       .then(function (r) {
-        return r.text().then(function (text) { result.textContent = r.status + " " + r.statusText + "\n" + text; });
+        return r.text().then(function (text) {
+          result.textContent = r.status + " " + r.statusText + "\n" + text;
+          if (r.ok) {
+            if (form.id === "settings") accept(form);
+            loadBoard();
+          }
+        });
       })
       .catch(function (err) { result.textContent = "failed: " + err; });
   }
 
-  document.getElementById("disqualify").addEventListener("submit", send);
-  document.getElementById("rejudge").addEventListener("submit", send);
+  // The values sent are the form's values now: the next change is measured from them.
+  function accept(form) {
+    var fields = form.querySelectorAll("[data-type]");
+    for (var i = 0; i < fields.length; i++) {
+      var el = fields[i];
+      if (el.tagName === "SELECT") {
+        for (var j = 0; j < el.options.length; j++) el.options[j].defaultSelected = el.options[j].selected;
+      } else {
+        el.defaultValue = el.value;
+      }
+    }
+  }
+
+  var rows = document.getElementById("real-board-rows");
+
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+  }
+
+  function loadBoard() {
+    var value = token();
+    if (!value || !rows) return;
+    fetch("/api/board", { cache: "no-store", headers: { "Authorization": "Bearer " + value } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status)); })
+      .then(function (data) {
+        rows.replaceChildren();
+        data.board.forEach(function (row) {
+          var tr = document.createElement("tr");
+          cell(tr, String(row.place), "num place");
+          cell(tr, row.entrant, "entrant");
+          cell(tr, row.size.toLocaleString("en") + " B", "num size");
+          cell(tr, "#" + row.submission);
+          cell(tr, row.tag, "tag");
+          rows.appendChild(tr);
+        });
+        if (data.board.length === 0) {
+          var tr = document.createElement("tr");
+          cell(tr, "no accepted submission yet", "muted");
+          rows.appendChild(tr);
+        }
+      })
+      .catch(function (err) { result.textContent = "the real board: " + err; });
+  }
+
+  ["settings", "disqualify", "reinstate", "rejudge", "unfreeze"].forEach(function (id) {
+    var form = document.getElementById(id);
+    if (form) form.addEventListener("submit", send);
+  });
+  document.getElementById("load-board").addEventListener("click", loadBoard);
   document.getElementById("admin-token").addEventListener("submit", function (e) { e.preventDefault(); });
 })();

@@ -34,6 +34,8 @@
     var headers = current ? { "If-None-Match": '"' + current + '"' } : {};
     fetch(target.getAttribute("data-live"), { cache: "no-store", headers: headers })
       .then(function (r) {
+        var now = r.headers.get("X-Imagegolf-Now"); // the server's clock, for the countdown
+        if (now) document.dispatchEvent(new CustomEvent("imagegolf:server-time", { detail: now }));
         if (r.status === 304) return null;
         if (!r.ok) throw new Error("HTTP " + r.status);
         var etag = r.headers.get("X-Imagegolf-Etag") || "";
@@ -45,5 +47,7 @@
   }
 
   show("live", "ok");
-  window.setTimeout(tick, PERIOD_MS);
+  // The first look at once: a page shown from the browser's cache, or rendered a while ago for
+  // an earlier viewer, learns the server's clock (and any newer board) without waiting.
+  tick();
 })();
