@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from imagegolf.contest import accounts
 from imagegolf.contest.intake import Intake, record_push
 from imagegolf.contest.model import Contest, Identity
+from imagegolf.contest.reads import reload
 from imagegolf.db import Database
 from imagegolf.db import queries as q
 from imagegolf.digest import Digest
@@ -179,6 +180,14 @@ def _poll_repository(
     return intakes
 
 
+def _current(db: Database, contest: Contest) -> Contest:
+    try:
+        return reload(db, contest)
+    except ImagegolfError as error:  # the database is away for a moment: poll with what we had
+        _log.warning("cannot read contest %s again (%s): polling with its last settings", contest.name, error)
+        return contest
+
+
 def _check_workers(workers: int) -> None:
     if not 1 <= workers <= MAX_POLL_WORKERS:
         raise UsageError(f"{workers} poll workers: give between 1 and {MAX_POLL_WORKERS}")
@@ -216,12 +225,19 @@ def watch(
     on_intake: Callable[[Intake], None] | None = None,
     workers: int = DEFAULT_POLL_WORKERS,
 ) -> None:
-    """Poll every ``interval_s`` until ``stop`` is set; registry trouble is logged, not fatal."""
+    """Poll every ``interval_s`` until ``stop`` is set; registry trouble is logged, not fatal.
+
+    The contest is read again before each poll: `contest set` (the window, the identity, the
+    per-hour limit) applies from the next poll on, without a restart.
+    """
     _check_workers(workers)
-    if contest.identity is Identity.REGISTRY_USER and not contest.per_entrant:
-        _log.warning("not polling %s: %s", contest.watched, POLL_OFF)
-    failing = slow = False
+    failing = slow = polling_off = False
     while not stop.is_set():
+        contest = _current(db, contest)
+        off = contest.identity is Identity.REGISTRY_USER and not contest.per_entrant
+        if off and not polling_off:
+            _log.warning("not polling %s: %s", contest.watched, POLL_OFF)
+        polling_off = off
         stats = PollStats()
         try:
             poll_once(db, contest, registry, workers=workers, stats=stats, on_intake=on_intake)
