@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
+from imagegolf import elf
 from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.errors import BadInputError
@@ -38,5 +40,31 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     message = args.message.encode() if args.message else None
     if message is None and len(argv) > 1:  # an argv-mode image: the message is in CMD, not the file
         ctx.out(f"the message is argv[1] from the image's command: {argv[1]!r}")
+    identified = elf.identify(data, image.platform.architecture)
+    for line in layout_lines(identified, argv, message):
+        ctx.out(line)
+    if message is None and identified is not None and identified.message and identified.message in data:
+        message = identified.message  # an embed layout's message, when it lies in one piece
     ctx.out(annotate(data, message=message))
     return 0
+
+
+def layout_lines(found: elf.Identified | None, argv: Sequence[str], message: bytes | None) -> list[str]:
+    """Which of imagegolf's layouts the file is, and what it relies on (elf/reliance.py)."""
+    if found is None:
+        return ["layout   not one of imagegolf's layouts: its reliances are not known"]
+    layout = found.layout
+    profiles = [p.value for p in elf.catalog.profiles_of(layout.name)]
+    word = "profiles" if len(profiles) > 1 else "profile"
+    lines = [f"layout   {layout.name} ({word} {', '.join(profiles)}): {layout.summary}"]
+    if layout.relies_on:
+        lines.append("relies on")
+        lines += [f"  - {reliance.describe()}" for reliance in layout.relies_on]
+    else:
+        lines.append("relies on nothing beyond the loaders of docs/elf.md")
+    carried = message or found.message or (argv[1].encode() if len(argv) > 1 else None)
+    if carried is not None and any(r.about_message for r in layout.relies_on):
+        broken = layout.broken_by(carried)
+        verdict = "breaks: " + "; ".join(r.describe() for r in broken) if broken else "keeps them"
+        lines.append(f"the {len(carried)}-byte message {verdict}")
+    return lines

@@ -1,11 +1,28 @@
 """Tiny ELF executables that print a message: values in, bytes out (no I/O here).
 
-``build_program(message, platform, mode, profile)`` returns the file; ``platforms`` and
-``supported_modes`` list what exists. One module per architecture (``x86_32``, ``x86_64``,
-``arm64``, ``arm32``, ``riscv64``, …), each with its layouts documented byte by byte; ``layout``
-declares the ELF structs once.
+``build_program(message, platform, mode, profile)`` returns the file; ``plan`` also says which
+layout it is and what that layout relies on; ``platforms`` and ``supported_modes`` list what
+exists. One module per architecture (``x86_32``, ``x86_64``, ``x86_64_dyn``, ``arm64``,
+``arm32``, ``riscv64``, …), each with its layouts documented byte by byte; ``catalog`` lists
+the layouts and the profiles that choose among them, ``reliance`` the risks they take;
+``layout`` declares the ELF structs once.
 """
 
-from imagegolf.elf.program import MAX_MESSAGE, Mode, Profile, build_program, platforms, supported_modes
+from imagegolf.elf.catalog import Choice, Identified, Layout, Mode, Profile, identify
+from imagegolf.elf.program import MAX_MESSAGE, build_program, plan, platforms, supported_modes
+from imagegolf.elf.reliance import Reliance
 
-__all__ = ["MAX_MESSAGE", "Mode", "Profile", "build_program", "platforms", "supported_modes"]
+__all__ = [
+    "MAX_MESSAGE",
+    "Choice",
+    "Identified",
+    "Layout",
+    "Mode",
+    "Profile",
+    "Reliance",
+    "build_program",
+    "identify",
+    "plan",
+    "platforms",
+    "supported_modes",
+]

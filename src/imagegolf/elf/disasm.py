@@ -101,9 +101,10 @@ class _State:
     names: Mapping[str, tuple[str, int, int]]
     word: int
     stack: list[int | None] = field(default_factory=list)
+    flags_clear: bool = False  # x86: no instruction yet since exec, so EFLAGS = IF (ZF = SF = OF = CF = 0)
 
     def copy(self) -> _State:
-        return _State(dict(self.regs), self.names, self.word, list(self.stack))
+        return _State(dict(self.regs), self.names, self.word, list(self.stack), self.flags_clear)
 
     def read(self, name: str) -> int | None:
         if name in _ZERO_REGS:
@@ -157,7 +158,8 @@ def disassemble(
     engine = capstone.Cs(arch.cs_arch, arch.cs_mode)
     engine.detail = True
     found: dict[int, Instruction] = {}
-    todo = [(anatomy.entry, _State({r: 0 for r in _entry_zeroed(arch)}, arch.regs, arch.word))]
+    entry = _State({r: 0 for r in _entry_zeroed(arch)}, arch.regs, arch.word, flags_clear=True)
+    todo = [(anatomy.entry, entry)]
     while todo and len(found) < limit:
         address, state = todo.pop()
         while address not in found and len(found) < limit:
@@ -205,10 +207,14 @@ def _step(insn: Any, state: _State, arch: _Arch, anatomy: Anatomy, todo: list[tu
         return _Step(after, _target_comment(target, anatomy))
     # x86 `loop` and `jecxz` are in BRANCH_RELATIVE only
     if insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_BRANCH_RELATIVE):
+        if target is not None and state.flags_clear and mnemonic in _TAKEN_ON_CLEAR_FLAGS:
+            comment = _target_comment(target, anatomy) + " (taken: EFLAGS = IF at exec)"
+            return _Step(target, comment.lstrip())
         if target is not None and mnemonic not in ("jmp", "b"):
             todo.append((target, state.copy()))  # conditional: both ways
             return _Step(after, _target_comment(target, anatomy))
         return _Step(target, _target_comment(target, anatomy))
+    state.flags_clear = False
     if not arch.effect(insn, state):
         try:
             written = insn.regs_access()[1]
@@ -218,6 +224,11 @@ def _step(insn: Any, state: _State, arch: _Arch, anatomy: Anatomy, todo: list[tu
             for reg in written:
                 state.write(str(insn.reg_name(reg)), None)
     return _Step(after)
+
+
+# Conditions true when ZF = SF = OF = CF = PF = 0, as the kernel leaves EFLAGS at exec (only IF
+# set: start_thread): "\x7fE" is `jg`, the entry of the ET_DYN layouts (x86_64_dyn.py).
+_TAKEN_ON_CLEAR_FLAGS = frozenset({"jg", "jge", "jne", "jns", "jno", "jae", "jnp", "ja"})
 
 
 def _branch_target(insn: Any) -> int | None:

@@ -1,69 +1,40 @@
-"""Which tiny program to build: platform × mode × profile → the builder, with input checks.
+"""Which tiny program to build: platform × mode × profile → a layout of catalog.py, with input checks.
 
 Modes:
 - ``embed``: the file holds the message and writes it (any bytes) to stdout, then exits 0.
 - ``argv``: the file writes its argv[1] and exits 0; the message travels in the image's CMD,
   so it is only validated here (non-empty, no NUL, UTF-8).
 
-Profiles: ``portable`` runs on any Linux ≥ 4.x for the arch (and under qemu-user for arm64);
-``modern`` may rely on the loaders after the elf_load() rework (zero-fill faults ignored on
-non-writable segments). No layout gains from that today: the i386 layouts reach the modern
-figures of facts.md §3 (72 and 50 bytes) while staying portable, since their p_filesz ends
-on a page boundary. So ``modern`` is accepted everywhere and builds the portable bytes; it
-remains a distinct value so a modern-only layout can slot in without changing callers.
+Profiles (catalog.py): ``portable`` (default), ``record``, ``any-exit``, ``gvisor``; ``modern``
+is an older name for the portable bytes. :func:`plan` returns the chosen layout with what it
+relies on (reliance.py); :func:`build_program` just the bytes.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from typing import TypeVar
 
-from imagegolf.elf import arm32, arm64, mips64le, ppc64le, riscv64, s390x, x86_32, x86_64
+from imagegolf.elf.catalog import PROFILES, Choice, Mode, Profile, candidates, choose, layout
 from imagegolf.errors import UsageError
 from imagegolf.platform import ALL_PLATFORMS, Platform
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 MAX_MESSAGE = 16 * 1024 * 1024  # every layout maps at least this much of its file
-
-
-class Mode(enum.StrEnum):
-    EMBED = "embed"
-    ARGV = "argv"
-
-
-class Profile(enum.StrEnum):
-    PORTABLE = "portable"
-    MODERN = "modern"
-
-
-_EMBED: dict[str, Callable[[bytes], bytes]] = {
-    "386": x86_32.embed,
-    "amd64": x86_64.embed,
-    "arm64": arm64.embed,
-    "arm": arm32.build_embed,  # one Thumb layout for arm/v5, v6 and v7
-    "riscv64": riscv64.build_embed,
-    "ppc64le": ppc64le.build_embed,
-    "s390x": s390x.build_embed,
-    "mips64le": mips64le.build_embed,
-}
-_ARGV: dict[str, Callable[[], bytes]] = {
-    "386": x86_32.argv,
-    "amd64": x86_64.argv,
-    "arm64": arm64.argv,
-}
+_ARCHITECTURES = tuple(dict.fromkeys(layout(name).architecture for name in PROFILES[Profile.PORTABLE]))
 
 
 def platforms() -> tuple[Platform, ...]:
     """Every platform a program can be built for (embed mode), in hello-world's index order."""
-    return tuple(p for p in ALL_PLATFORMS if p.architecture in _EMBED)
+    return tuple(p for p in ALL_PLATFORMS if p.architecture in _ARCHITECTURES)
 
 
 def supported_modes(platform: Platform) -> tuple[tuple[Mode, Profile], ...]:
     """The (mode, profile) pairs :func:`build_program` accepts for ``platform``."""
     arch = _arch(platform)
-    modes = list(Mode) if arch in _ARGV else [Mode.EMBED]
-    return tuple((mode, profile) for mode in modes for profile in Profile)
+    return tuple(
+        (mode, profile) for mode in Mode for profile in Profile if candidates(arch, mode, profile)
+    )
 
 
 def build_program(
@@ -73,18 +44,39 @@ def build_program(
     profile: Profile | str = Profile.PORTABLE,
 ) -> bytes:
     """The ELF executable for ``platform`` that prints ``message`` (embed) or its argv[1]."""
+    return plan(message, platform, mode, profile).program
+
+
+def plan(
+    message: bytes,
+    platform: Platform,
+    mode: Mode | str = Mode.EMBED,
+    profile: Profile | str = Profile.PORTABLE,
+) -> Choice:
+    """The layout the profile chooses for ``message``, its bytes, and the layouts passed over."""
     mode = _choice(Mode, mode, "--mode")
-    _choice(Profile, profile, "--profile")  # every profile builds the portable layout
+    profile = _choice(Profile, profile, "--profile")
     arch = _arch(platform)
     _check_message(message, mode)
-    if mode is Mode.ARGV:
-        if arch not in _ARGV:
-            known = ", ".join(f"linux/{a}" for a in _ARGV)
-            raise UsageError(
-                f"--mode argv has no layout for {platform} yet", hint=f"use embed, or one of: {known}"
-            )
-        return _ARGV[arch]()
-    return _EMBED[arch](bytes(message))
+    chosen = choose(bytes(message), arch, mode, profile)
+    if chosen is not None:
+        return chosen
+    if not any(candidates(arch, mode, p) for p in Profile):
+        known = ", ".join(f"linux/{a}" for a in _ARCHITECTURES if candidates(a, mode, Profile.PORTABLE))
+        raise UsageError(
+            f"--mode {mode} has no layout for {platform} yet", hint=f"use embed, or one of: {known}"
+        )
+    where = [a for a in _ARCHITECTURES if candidates(a, mode, profile)]
+    if not where:
+        raise UsageError(f"--profile {profile} has no {mode} layout", hint="use another profile")
+    if not candidates(arch, mode, profile):
+        names = ", ".join(f"linux/{a}" for a in where)
+        why = "; gVisor runs amd64 and arm64 only" if profile is Profile.GVISOR else ""
+        raise UsageError(f"--profile {profile} has no layout for {platform}", hint=f"it covers {names}{why}")
+    raise UsageError(  # every candidate's message condition broke, and no fallback was listed
+        f"no {profile} {mode} layout for {platform} takes a {len(message)}-byte message",
+        hint="use --profile portable",
+    )
 
 
 def _choice(kind: type[_E], value: _E | str, flag: str) -> _E:
@@ -96,8 +88,8 @@ def _choice(kind: type[_E], value: _E | str, flag: str) -> _E:
 
 
 def _arch(platform: Platform) -> str:
-    if platform.os != "linux" or platform.architecture not in _EMBED:
-        known = ", ".join(f"linux/{arch}" for arch in _EMBED)
+    if platform.os != "linux" or platform.architecture not in _ARCHITECTURES:
+        known = ", ".join(f"linux/{arch}" for arch in _ARCHITECTURES)
         raise UsageError(f"no tiny program for {platform}", hint=f"use one of: {known}")
     return platform.architecture
 
