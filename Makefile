@@ -28,6 +28,7 @@ bench: setup
 	$(V)/python -m bench.run --write docs/benchmarks.md
 	$(V)/python -m bench.tar_differential --cases $(TAR_CASES) --write docs/benchmarks.md
 	$(V)/python -m bench.corpus_sizes --write docs/benchmarks.md
+	$(V)/python -m bench.runtimes --write docs/benchmarks.md
 	$(V)/python -m bench.scale --write docs/benchmarks.md
 	$(V)/python -m bench.watch_scale --write docs/benchmarks.md
 ifneq ($(RELIABILITY_N),0)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything imagegolf needs on Debian 12, idempotently:
-#   apt packages (PostgreSQL and Chromium too, for the contest's tests), binfmt_misc entries
-#   with the F flag, a podman drop-in for hybrid-cgroup hosts, and the project's virtualenv in .venv.
+#   apt packages (PostgreSQL and Chromium too, for the contest's tests), gVisor's runsc and its
+#   dockerd runtime entry, binfmt_misc entries with the F flag, a podman drop-in for hybrid-cgroup
+#   hosts, and the project's virtualenv in .venv.
 # Run as root, or as a sudo user (it re-runs itself with sudo).
 set -euo pipefail
 
@@ -43,20 +44,42 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
-# UPX (the ladder's go-upx and c-glibc-upx rungs) is only in bookworm-backports on Debian 12.
-if ! dpkg-query -W -f='${Status}' upx-ucl 2>/dev/null | grep -q "ok installed" \
-        && grep -q 'VERSION_CODENAME=bookworm' /etc/os-release; then
-    say "installing upx-ucl from bookworm-backports"
-    cat > /etc/apt/sources.list.d/imagegolf-bookworm-backports.sources <<'SRC'
+# bookworm-backports, for what Debian 12 lacks or ships too old; its index is fetched once per run.
+BACKPORTS=0
+backports() {
+    grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || return 1
+    if [ "$BACKPORTS" = 0 ]; then
+        cat > /etc/apt/sources.list.d/imagegolf-bookworm-backports.sources <<'SRC'
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-    apt-get update -qq
+        apt-get update -qq
+        BACKPORTS=1
+    fi
+}
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+# UPX (the ladder's go-upx and c-glibc-upx rungs) is only in bookworm-backports on Debian 12.
+if ! installed upx-ucl && backports; then
+    say "installing upx-ucl from bookworm-backports"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports upx-ucl >/dev/null \
         || say "upx-ucl could not be installed: the ladder's UPX rungs will be SKIPPED"
+fi
+# gVisor's runsc (`judge --runtime runsc`): bookworm-backports' 0.0~20240729 (the default platform is
+# systrap; bookworm's own 0.0~20221219 uses ptrace), else the distribution's.
+RUNSC_WANT="0.0~20240729"
+runsc_version="$(dpkg-query -W -f='${Version}' runsc 2>/dev/null || true)"
+if ! installed runsc || dpkg --compare-versions "$runsc_version" lt "$RUNSC_WANT"; then
+    if backports && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            -t bookworm-backports runsc >/dev/null; then
+        say "installed runsc $(dpkg-query -W -f='${Version}' runsc) from bookworm-backports"
+    elif ! installed runsc; then
+        [ "$BACKPORTS" = 1 ] || apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runsc >/dev/null \
+            || say "runsc could not be installed: judging with --runtime runsc will stop with exit 3"
+    fi
 fi
 # Debian's docker-registry starts a service on :5000 on all interfaces; tests run their own on 127.0.0.1.
 # Debian's postgresql starts a cluster on :5432; tests run their own on a private port and socket.
@@ -101,6 +124,43 @@ default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 [engine]
 runtime = "runc"
 CONF
+fi
+
+# dockerd: runsc as a runtime (per container: `docker run --runtime runsc`, and imagegolf's judge
+# through Docker's socket), with the flags imagegolf's sandbox needs (engine/runtimes.py RUNSC_FLAGS:
+# no network stack; without it runsc fails on this kind of host and leaves its sandbox behind). An
+# existing "runsc" entry is left as it is. dockerd reloads its runtimes on SIGHUP.
+RUNSC_BIN="$(command -v runsc || true)"
+if [ -n "$RUNSC_BIN" ] && command -v dockerd >/dev/null 2>&1; then
+    mkdir -p /etc/docker
+    changed="$(python3 - "$RUNSC_BIN" <<'PY'
+import json, os, sys
+path = "/etc/docker/daemon.json"
+conf = {}
+if os.path.exists(path) and os.path.getsize(path):
+    with open(path) as f:
+        conf = json.load(f)
+runtimes = conf.setdefault("runtimes", {})
+if "runsc" in runtimes:
+    if "--network=none" not in runtimes["runsc"].get("runtimeArgs", []):
+        print("kept")  # the organiser's own entry: imagegolf's judge refuses it, saying why
+    sys.exit(0)
+runtimes["runsc"] = {"path": sys.argv[1], "runtimeArgs": ["--network=none"]}
+with open(path + ".tmp", "w") as f:
+    json.dump(conf, f, indent=2)
+    f.write("\n")
+os.replace(path + ".tmp", path)
+print("added")
+PY
+)"
+    case "$changed" in
+        added)
+            say "registered runsc with dockerd (/etc/docker/daemon.json)"
+            if [ -d /run/systemd/system ] && systemctl is-active --quiet docker.service; then
+                systemctl reload docker.service || say "reload dockerd to use runsc"
+            fi ;;
+        kept) say "/etc/docker/daemon.json has its own runsc runtime without --network=none: imagegolf's judge will not use it" ;;
+    esac
 fi
 
 # The project's virtualenv, reinstalled when pyproject.toml changes.

@@ -5,6 +5,7 @@ Each raises (so the test fails, never skips) when the program is missing: CI mus
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 from imagegolf import processes
+from imagegolf.engine.runtimes import docker_runtimes
 
 SETUP = "run `scripts/setup.sh`"
 
@@ -43,17 +45,25 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 20) -> N
 class Dockerd:
     """A real Docker Engine (Debian docker.io, classic overlay2 store) with its own roots."""
 
-    def __init__(self) -> None:
+    def __init__(self, runtimes: dict[str, object] | None = None) -> None:
         self.binary = require("dockerd")
         self.dir = tempfile.mkdtemp(prefix="igd-", dir="/tmp")  # short: socket paths are capped
+        self.runtimes = runtimes or {}  # more daemon.json runtimes (bench/runtimes.py: runsc's platforms)
         self.socket = os.path.join(self.dir, "docker.sock")
         self.url = f"unix://{self.socket}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Dockerd:
         log = Path(self.dir, "dockerd.log")
+        # Its own daemon.json (never the host's): runsc as a runtime when it is installed, with the
+        # flags imagegolf's sandbox needs (engine/runtimes.py); tests that need it require runsc.
+        runsc = shutil.which("runsc")
+        config = Path(self.dir, "daemon.json")
+        runtimes = {**(docker_runtimes(runsc) if runsc else {}), **self.runtimes}
+        config.write_text(json.dumps({"runtimes": runtimes} if runtimes else {}))
         cmd = [
             self.binary,
+            f"--config-file={config}",
             "--bridge=none",
             "--iptables=false",
             "--ip-masq=false",

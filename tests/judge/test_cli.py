@@ -23,7 +23,7 @@ IMAGEGOLF = [sys.executable, "-m", "imagegolf.cli"]
 JUDGE = ["judge", "--phrase", PHRASE, "--runs", "1", "--timeout", "5"]
 RUN_KEYS = {"exit_code", "stdout", "stderr", "wall_ms", "stdout_truncated"}
 KEYS = {"source", "digest", "platform", "verdict", "reason", "metrics", "runs", "notes", "index_digest"}
-KEYS.update({"chosen", "any_exit", "phrase_in"})
+KEYS.update({"chosen", "any_exit", "phrase_in", "runtime"})
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from imagegolf.cli import images, sources
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
+from imagegolf.errors import UsageError
 
 if TYPE_CHECKING:
     from imagegolf.judge import Fetch, Judgement
@@ -28,14 +29,25 @@ def register(sub: Any) -> None:
         help="judge images: does each print the phrase (safely)? rank the ones that do by size",
         description="Check each SOURCE's bytes (executing nothing), run it RUNS times in the hardened "
         "sandbox, give it a verdict, and rank the accepted ones by METRIC. Exit 0 if every image is "
-        "ACCEPTED, 1 otherwise. Verdicts and rules: docs/judge.md.",
+        "ACCEPTED (with --rules: accepted on one of the contest's boards), 1 otherwise. Verdicts and rules: "
+        "docs/judge.md.",
     )
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help=sources.SOURCE_HELP)
-    parser.add_argument("--phrase", required=True, metavar="TEXT", help="what the image must print")
+    parser.add_argument(
+        "--rules",
+        metavar="URL",
+        help="judge by a contest's rules, as its workers will, and show the verdict on each of its "
+        "boards: the contest's address (http://127.0.0.1:8000) or its /api/rules. The rules set "
+        "--phrase, --match, --metric, --runs, --platform, --timeout, --no-cross-check, --exit, "
+        "--message and --runtime: none of them may be given with it",
+    )
+    parser.add_argument(
+        "--phrase", metavar="TEXT", help="what the image must print (required without --rules)"
+    )
     parser.add_argument(
         "--match",
         choices=MATCHES,
-        default="contains",
+        default=None,
         metavar="MODE",
         help="contains (default: ASCII case-insensitive), line (one line is exactly it), "
         "exact (all of stdout, one trailing newline allowed)",
@@ -43,35 +55,45 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--metric",
         choices=METRICS,
-        default="docker_classic",
+        default=None,
         metavar="NAME",
         help=f"what ranks the images: {', '.join(METRICS)} (default docker_classic)",
     )
-    parser.add_argument("--runs", type=int, default=3, metavar="N", help="runs per image; all must pass (3)")
+    parser.add_argument(
+        "--runs", type=int, default=None, metavar="N", help="runs per image; all must pass (3)"
+    )
     images.add_platform_argument(parser, None)
     parser.add_argument(
-        "--timeout", type=float, default=10.0, metavar="S", help="wall-time limit per run (10)"
+        "--timeout", type=float, default=None, metavar="S", help="wall-time limit per run (10)"
     )
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="images judged at the same time (2)")
     parser.add_argument(
         "--no-cross-check",
         dest="cross_check",
         action="store_false",
+        default=None,
         help="do not compare the size the engine stores with the judge's (on by default: a mismatch "
         "is REJECTED_IMAGE)",
     )
     parser.add_argument(
         "--exit",
         choices=("zero", "any"),
-        default="zero",
+        default=None,
         help="zero (default): a program must exit 0; any: any exit status, if stdout is right",
     )
     parser.add_argument(
         "--message",
         choices=("anywhere", "files"),
-        default="anywhere",
+        default=None,
         help="anywhere (default); files: an image whose config or manifest holds the phrase's bytes "
         "(an argv-mode CMD) is REJECTED_IMAGE",
+    )
+    parser.add_argument(
+        "--runtime",
+        default=None,
+        metavar="NAME",
+        help="runc (default): the host kernel runs the program; runsc: gVisor's sandbox kernel runs it "
+        "(stricter about ELF headers, 64-bit only; docs/judge.md)",
     )
     parser.add_argument("--json", action="store_true", help="print the judgements as JSON (docs/judge.md)")
     sources.add_registry_arguments(parser)
@@ -95,21 +117,46 @@ def make_fetch(args: argparse.Namespace, ctx: Context) -> Fetch:
     return fetch
 
 
+# The flags a contest's rules set (judge --rules refuses them), with their defaults without rules.
+RULED: dict[str, tuple[str, object]] = {
+    "phrase": ("--phrase", None),
+    "match": ("--match", "contains"),
+    "metric": ("--metric", "docker_classic"),
+    "runs": ("--runs", 3),
+    "platform": ("--platform", None),
+    "timeout": ("--timeout", 10.0),
+    "cross_check": ("--no-cross-check", True),
+    "exit": ("--exit", "zero"),
+    "message": ("--message", "anywhere"),
+    "runtime": ("--runtime", "runc"),
+}
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.engine import RunSpec, connect
+    from imagegolf.engine.runtimes import check_runtime
     from imagegolf.judge import JudgeOptions, MatchMode, judge_sources, rank
     from imagegolf.judge.options import ExitRule, MessageRule
     from imagegolf.platform import Platform
 
+    if args.rules is not None:
+        refuse_ruled(args, "--rules")
     for source in args.sources:  # a SOURCE that is neither a path nor a reference is a usage error
         if not sources.is_path(source):
             sources.parse_reference(source)
+    if args.rules is not None:
+        return run_by_rules(args, ctx)
+    if args.phrase is None:
+        raise UsageError("--phrase TEXT is required", hint="or --rules URL: judge by a contest's rules")
+    for name, (_flag, default) in RULED.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     options = JudgeOptions(
         phrase=args.phrase,
         match=MatchMode(args.match),
         runs=args.runs,
         platforms=Platform.parse_list(args.platform) if args.platform else (),
-        spec=RunSpec(timeout_s=args.timeout),
+        spec=RunSpec(timeout_s=args.timeout, runtime=check_runtime(args.runtime)),
         jobs=args.jobs,
         cross_check=args.cross_check,
         exit=ExitRule(args.exit),
@@ -117,7 +164,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     fetch = make_fetch(args, ctx)
     judgements = judge_sources(
-        args.sources, fetch=fetch, engine=lambda: connect(ctx.environ), options=options
+        args.sources,
+        fetch=fetch,
+        engine=lambda: connect(ctx.environ, runtime=options.runtime),
+        options=options,
     )
     ranked = rank(judgements, args.metric)
     if args.json:
@@ -125,6 +175,48 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     else:
         _print_table(ranked, args.metric, ctx)
     return 0 if all(j.accepted for j in ranked) else 1
+
+
+def refuse_ruled(args: argparse.Namespace, rules_flag: str) -> None:
+    """A flag the contest's rules set, given as well: refused (the rules would silently win)."""
+    given = [flag for name, (flag, _default) in RULED.items() if getattr(args, name, None) is not None]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)}: the contest's rules set {'these' if len(given) > 1 else 'this'} "
+            f"(with {rules_flag}); drop {'them' if len(given) > 1 else 'it'}",
+            hint=f"or drop {rules_flag} to judge by your own rules",
+        )
+
+
+def run_by_rules(args: argparse.Namespace, ctx: Context) -> int:
+    """``judge --rules URL``: the contest's options; each image's verdict on each of its boards.
+    Exit 0 when every SOURCE is accepted on at least one board, 1 otherwise."""
+    from imagegolf.cli import rules_client
+    from imagegolf.engine import connect
+    from imagegolf.judge import judge_sources, rank
+
+    rules, _session = rules_client.fetch_rules(args, args.rules, "--rules")
+    ctx.err(f"imagegolf: judging by the rules of {rules.describe()}")
+    options = rules.options(args.jobs)
+    judgements = judge_sources(
+        args.sources,
+        fetch=make_fetch(args, ctx),
+        engine=lambda: connect(ctx.environ, runtime=options.runtime),
+        options=options,
+    )
+    ranked = rank(judgements, rules.metric)
+    boards = [rules_client.on_boards(rules, j) for j in ranked]
+    if args.json:
+        out = [
+            {**j.to_json(), "boards": rules_client.boards_json(rows)}
+            for j, rows in zip(ranked, boards, strict=True)
+        ]
+        ctx.out(json.dumps(out, indent=2))
+    else:
+        _print_table(ranked, rules.metric, ctx)
+        for judgement, rows in zip(ranked, boards, strict=True):
+            rules_client.print_boards(ctx, judgement, rows)
+    return 0 if all(rules_client.accepted_somewhere(rows) for rows in boards) else 1
 
 
 def _print_table(ranked: list[Judgement], metric: str, ctx: Context) -> None:

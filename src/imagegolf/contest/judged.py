@@ -84,6 +84,9 @@ class JudgedData:
     # free, and which metadata document holds the phrase. None: judged before they were recorded.
     any_exit: Verdict | None = None
     phrase_in: str | None = None
+    # The OCI runtime it was judged under (judge/verdict.py): runc, or runsc (gVisor). Judgements
+    # recorded before the contest had the setting ran under runc.
+    runtime: str = "runc"
     extra: dict[str, Any] = field(default_factory=dict)  # keys written by others, kept as they came
 
     def metric(self, name: str) -> int | None:
@@ -122,6 +125,7 @@ class JudgedData:
             previous=value.get("previous"),
             any_exit=Verdict(str(value["any_exit"])) if value.get("any_exit") else None,
             phrase_in=str(value["phrase_in"]) if value.get("phrase_in") else None,
+            runtime=str(value.get("runtime") or "runc"),
             extra={k: v for k, v in value.items() if k not in known},
         )
 
@@ -140,6 +144,7 @@ class JudgedData:
             "config_digest": _text(self.config_digest),
             "layers": [layer.to_json() for layer in self.layers],
             "entry": self.entry,
+            "runtime": self.runtime,
         }
         for optional in ("job", "attempt", "worker", "judge_ms", "reused_from", "previous", "phrase_in"):
             if getattr(self, optional) is not None:

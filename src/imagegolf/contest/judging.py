@@ -33,7 +33,7 @@ def judge_options(contest: Contest) -> JudgeOptions:
         match=contest.match,
         runs=int(contest.limits["runs"]),
         platforms=contest.platforms,
-        spec=RunSpec(timeout_s=float(contest.limits["timeout_s"])),
+        spec=RunSpec(timeout_s=float(contest.limits["timeout_s"]), runtime=str(contest.limits["runtime"])),
         jobs=1,
         cross_check=bool(contest.limits["cross_check"]),
     )

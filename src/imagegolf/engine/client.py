@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,6 +16,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from imagegolf.engine.runtimes import RUNC, RUNSC, docker_hint, docker_problem, podman_flags
 from imagegolf.engine.sandbox import RunSpec, etc_files
 from imagegolf.errors import EngineError
 
@@ -131,12 +134,23 @@ class StoredSize:
 class Engine:
     """A connected engine. Every call goes through this seam."""
 
-    def __init__(self, client: docker.DockerClient, url: str, *, host_paths: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        url: str,
+        *,
+        host_paths: tuple[str, ...] = (),
+        spawn: Callable[[str], Engine] | None = None,
+    ) -> None:
         self.client = client
         self.api: docker.APIClient = client.api
         self.url = url
         self._host_paths = host_paths  # directories of this engine's own, never to be shown
         self._data_root: str | None = None
+        # A podman service imagegolf started: ``spawn(runtime)`` is its sibling service for another
+        # runtime (started once, on first use, and stopped with this one).
+        self._spawn = spawn
+        self._runtimes_ok: set[str] = set()
 
     def close(self) -> None:
         self.client.close()
@@ -159,6 +173,54 @@ class Engine:
         except _API_ERRORS as exc:
             raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
         return "podman" if any("Podman" in c.get("Name", "") for c in components) else "docker"
+
+    def podman_runtime(self) -> str:
+        """The runtime a podman service runs every container under (``runc`` for runc and crun)."""
+        try:
+            name = str(self.api.info().get("DefaultRuntime") or "")
+        except _API_ERRORS as exc:
+            raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
+        base = name.rsplit("/", 1)[-1]
+        return RUNC if base in ("runc", "crun") else base
+
+    def for_runtime(self, runtime: str) -> Engine:
+        """The engine that runs containers under ``runtime``: this one when it can (dockerd chooses
+        the runtime per container; a podman service runs one), else the podman service imagegolf
+        starts for that runtime beside this one. Raises EngineError when neither can."""
+        if runtime in self._runtimes_ok or self.kind == "docker" or self.podman_runtime() == runtime:
+            return self
+        if self._spawn is None:
+            raise EngineError(
+                f"the podman service at {self.url} runs containers under {self.podman_runtime()}, not "
+                f"{runtime}: podman's Docker-compatible API cannot choose the runtime per container",
+                hint=f"start it with `podman {' '.join(podman_flags(runtime)) or '--runtime runc'} system "
+                "service …`, or unset DOCKER_HOST to let imagegolf start podman itself",
+            )
+        return self._spawn(runtime)
+
+    def check_runtime(self, runtime: str) -> None:
+        """Raise EngineError unless this engine runs containers under ``runtime`` as the sandbox needs."""
+        if runtime in self._runtimes_ok:
+            return
+        if self.kind == "podman":
+            current = self.podman_runtime()
+            if current != runtime:
+                raise EngineError(
+                    f"the podman service at {self.url} runs containers under {current}, not {runtime}",
+                    hint="judge through Engine.for_runtime, which starts a service for it",
+                )
+        else:
+            try:
+                runtimes = dict(self.api.info().get("Runtimes") or {})
+            except _API_ERRORS as exc:
+                raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
+            problem = docker_problem(runtimes, runtime)
+            if problem:
+                raise EngineError(
+                    f"the Docker engine at {self.url} cannot run containers under {runtime}: {problem}",
+                    hint=docker_hint(runtime),
+                )
+        self._runtimes_ok.add(runtime)
 
     def load(self, archive: bytes) -> list[str]:
         """Load a docker-loadable tar (our dual tar); return the image names it created."""
@@ -236,8 +298,9 @@ class Engine:
         """Run ``image``'s own Entrypoint/Cmd under ``spec``; the container is always removed.
 
         The engine refusing to create or start the container is a result (``started`` is
-        False, ``error`` says why, host paths scrubbed); the engine not answering, or not seeing
-        the sandbox's /etc files, raises :class:`EngineError`.
+        False, ``error`` says why, host paths scrubbed); the engine not answering, not seeing
+        the sandbox's /etc files, or not running ``spec.runtime`` (``check_runtime``) raises
+        :class:`EngineError`.
         """
         spec = spec or RunSpec()
         if not self.url.startswith(_LOCAL_SCHEMES):
@@ -246,6 +309,7 @@ class Engine:
                 "its own /etc/hosts, /etc/hostname and /etc/resolv.conf from files on this host",
                 hint="run imagegolf on the engine's host, with DOCKER_HOST=unix://…",
             )
+        self.check_runtime(spec.runtime)
         with etc_files() as etc_dir:
             result = self._run(image, spec, etc_dir)
             if etc_dir in result.error and "does not exist" in result.error:
@@ -273,10 +337,17 @@ class Engine:
         except _API_ERRORS as exc:
             raise self._gone(exc) from exc
         container_id = created["Id"]
+        started = False
         try:
-            return self._attach_start_wait(container_id, spec)
+            result = self._attach_start_wait(container_id, spec)
+            started = result.started
+            return result
         finally:
             self.remove_container(container_id)
+            if spec.runtime == RUNSC and not started:
+                with contextlib.suppress(EngineError):
+                    if self.kind == "docker":
+                        reap_shim(container_id)
 
     def _gone(self, exc: Exception) -> EngineError:
         return EngineError(f"engine at {self.url} stopped answering: {exc}")
@@ -357,6 +428,36 @@ class Engine:
             return dict(self.api.inspect_container(container_id).get("State") or {})
         except _API_ERRORS:
             return {}
+
+
+def reap_shim(container_id: str, proc: str = "/proc") -> int:
+    """Stop the containerd shim a container left behind; the number of processes signalled.
+
+    When runsc fails to start a container (gVisor refuses the program), containerd's
+    ``containerd-shim-runc-v2`` for it outlives the container: dockerd removes the container, the
+    shim stays, with no task and no child, for good (measured: containerd 1.6.20, runsc 20240729;
+    a runc start failure leaves none). Its command line names the container id, which is the
+    judge's own, so the judge ends it (SIGTERM: it exits). Best effort: a judge that may not
+    signal it (not root) leaves it, as before.
+    """
+    signalled = []
+    with contextlib.suppress(OSError):
+        for pid in os.listdir(proc):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"{proc}/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"containerd-shim-runc-v2") and container_id.encode() in argv:
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGTERM)
+                    signalled.append(pid)
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and any(os.path.exists(f"{proc}/{pid}/cmdline") for pid in signalled):
+        time.sleep(0.02)  # it exits within milliseconds; its parent (init) reaps it
+    return len(signalled)
 
 
 def _exit_status(waited: Any, state: dict[str, Any]) -> int | None:

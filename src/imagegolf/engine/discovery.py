@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 
 import docker
 import docker.errors
@@ -12,6 +13,7 @@ import requests.exceptions
 
 from imagegolf.engine.client import Engine
 from imagegolf.engine.podman_service import SETUP_HINT, PodmanService
+from imagegolf.engine.runtimes import RUNC, check_runtime
 from imagegolf.errors import EnvironmentProblem
 
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -19,18 +21,28 @@ PODMAN_SOCKETS = ("/run/podman/podman.sock",)
 _UNREACHABLE = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 
-def _try(url: str, host_paths: tuple[str, ...] = ()) -> Engine | None:
+def _try(
+    url: str, host_paths: tuple[str, ...] = (), spawn: Callable[[str], Engine] | None = None
+) -> Engine | None:
     try:
         client = docker.DockerClient(base_url=url, timeout=120)
         client.ping()
     except _UNREACHABLE:
         return None
-    return Engine(client, url, host_paths=host_paths)
+    return Engine(client, url, host_paths=host_paths, spawn=spawn)
 
 
 @contextlib.contextmanager
-def connect(env: Mapping[str, str] | None = None, *, start_podman: bool = True) -> Iterator[Engine]:
-    """Yield a connected :class:`Engine`; a podman service started here is stopped on exit."""
+def connect(
+    env: Mapping[str, str] | None = None, *, start_podman: bool = True, runtime: str = RUNC
+) -> Iterator[Engine]:
+    """Yield a connected :class:`Engine`; a podman service started here is stopped on exit.
+
+    ``runtime`` is the one the runs will mostly use: a podman service imagegolf starts runs it (the
+    others get a service of their own when a run asks, ``Engine.for_runtime``). An engine found
+    running is used as it is; a run under a runtime it lacks raises EngineError then.
+    """
+    check_runtime(runtime)
     env = os.environ if env is None else env
     explicit = env.get("DOCKER_HOST")
     if explicit:
@@ -50,18 +62,43 @@ def connect(env: Mapping[str, str] | None = None, *, start_podman: bool = True) 
                 return
     if not start_podman:
         raise EnvironmentProblem("no container engine is running", hint=SETUP_HINT)
-    with private_podman() as engine:
+    with private_podman(runtime) as engine:
         yield engine
 
 
 @contextlib.contextmanager
-def private_podman() -> Iterator[Engine]:
-    """Start podman's Docker-compatible service on a private socket and store; stop it on exit."""
-    with PodmanService() as service:
-        engine = _try(service.url, (service.directory,))
-        if engine is None:
-            raise EnvironmentProblem(f"podman's service at {service.url} does not answer", hint=SETUP_HINT)
-        try:
-            yield engine
-        finally:
-            engine.close()
+def private_podman(runtime: str = RUNC) -> Iterator[Engine]:
+    """Start podman's Docker-compatible service on a private socket and store, its containers
+    under ``runtime``; stop it on exit. A run under another runtime starts a second such service
+    (``Engine.for_runtime``), stopped on exit too."""
+    with contextlib.ExitStack() as stack:
+        services = _PodmanServices(stack)
+        yield services.get(runtime)
+
+
+class _PodmanServices:
+    """The podman services imagegolf started, one per runtime, each started on first use."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self._stack = stack
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, runtime: str) -> Engine:
+        with self._lock:
+            if runtime not in self._engines:
+                self._engines[runtime] = self._stack.enter_context(self._started(runtime))
+            return self._engines[runtime]
+
+    @contextlib.contextmanager
+    def _started(self, runtime: str) -> Iterator[Engine]:
+        with PodmanService(runtime=runtime) as service:
+            engine = _try(service.url, (service.directory,), self.get)
+            if engine is None:
+                raise EnvironmentProblem(
+                    f"podman's service at {service.url} does not answer", hint=SETUP_HINT
+                )
+            try:
+                yield engine
+            finally:
+                engine.close()

@@ -8,7 +8,8 @@ loads. No ``containers.conf`` of the host applies (``CONTAINERS_CONF`` names ima
 no host setting (env, volumes, devices, DNS) reaches the sandbox. The service is configured for
 the host it runs on: where crun cannot run containers (cgroup v1 or hybrid hierarchies, as on some
 CI machines) it is started with ``--runtime runc``; on a normal host podman's default runtime is
-kept.
+kept. A service for gVisor is started with ``--runtime runsc`` and runsc's flags instead
+(engine/runtimes.py): podman's Docker-compatible API cannot choose a runtime per container.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from imagegolf.engine.runtimes import RUNC, RUNSC, podman_flags
 from imagegolf.engine.sandbox import DOMAINNAME
 from imagegolf.errors import EnvironmentProblem
 from imagegolf.processes import stop_process
@@ -40,8 +42,11 @@ def cgroup_v2_unified() -> bool:
     return Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
 
-def runtime_flags() -> list[str]:
-    """Global podman flags for this host: ``--runtime runc`` unless cgroup v2 is unified."""
+def runtime_flags(runtime: str = RUNC) -> list[str]:
+    """Global podman flags for this host and ``runtime``: for runc, ``--runtime runc`` unless cgroup
+    v2 is unified (there podman's default, crun, is kept); for runsc, ``--runtime runsc`` and its flags."""
+    if runtime == RUNSC:
+        return podman_flags(runtime)
     forced = os.environ.get("IMAGEGOLF_PODMAN_RUNTIME")
     if forced:
         return ["--runtime", forced]
@@ -73,11 +78,13 @@ def _unescape(field: str) -> str:
 class PodmanService:
     """A ``podman system service`` process owned by imagegolf; use as a context manager."""
 
-    def __init__(self, podman: str | None = None) -> None:
+    def __init__(self, podman: str | None = None, runtime: str = RUNC) -> None:
         found = podman or shutil.which("podman")
         if not found:
             raise EnvironmentProblem("no container engine: podman is not installed", hint=SETUP_HINT)
         self.podman = found
+        self.runtime = runtime
+        self._runtime_flags = runtime_flags(runtime)  # raises now when runsc is missing
         self.directory = tempfile.mkdtemp(prefix="imagegolf-podman-")
         self.socket_path = os.path.join(self.directory, "podman.sock")
         self._proc: subprocess.Popen[bytes] | None = None
@@ -104,7 +111,7 @@ class PodmanService:
         conf = Path(self.directory, "containers.conf")
         conf.write_text(_CONF.format(tmp=tmp))
         service = ["system", "service", "--time=0", self.url]
-        cmd = [self.podman, *runtime_flags(), *self.storage_flags(), *service]
+        cmd = [self.podman, *self._runtime_flags, *self.storage_flags(), *service]
         if os.geteuid() == 0 and shutil.which("unshare"):
             cmd = ["unshare", "--uts", "--", "/bin/sh", "-c", _OWN_DOMAINNAME, DOMAINNAME, *cmd]
         env = {**os.environ, "CONTAINERS_CONF": str(conf), "TMPDIR": tmp}

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from imagegolf.engine.runtimes import RUNC, RUNSC
+
 NOBODY = "65534:65534"
 NOBODY_UID = 65534
 # Writable places engines add to a read-only root (podman's read-only-tmpfs: /tmp, /var/tmp,
@@ -17,6 +19,13 @@ NOBODY_UID = 65534
 MASKED_PATHS = ("/tmp", "/var/tmp", "/run", "/dev/shm")
 MASK_BYTES = 4096
 LABEL = "io.imagegolf.sandbox"
+# Under runsc the engine's pids cgroup holds gVisor's own kernel: about 25 host threads at rest and
+# 3 more per program process (measured, runsc 20240729, systrap). A limit of 32 there lets a shell
+# fork one child, sometimes, and kills the sandbox when it cannot. So under runsc the cgroup bounds
+# the sandbox as a whole (``RUNSC_SANDBOX_PIDS``) and the program's ``pids_limit`` is its
+# RLIMIT_NPROC, which gVisor counts over the sandbox's own tasks (pkg/sentry/kernel/kernel.go
+# incRLimitNProc): all of them run as the sandbox user, so the program gets the same 32 tasks.
+RUNSC_SANDBOX_PIDS = 256
 # What the program may learn of its machine: nothing of the judge's host, the same on every engine.
 HOSTNAME = "imagegolf"
 DOMAINNAME = "(none)"  # the kernel's "not set"; podman 4.3 ignores it (see PodmanService)
@@ -55,6 +64,9 @@ class RunSpec:
     # Read-only empty tmpfs mounts: the engines' writable tmpfs places and the image's Volumes,
     # which engines would otherwise create as writable anonymous volumes on the host's disk.
     masked_paths: tuple[str, ...] = MASKED_PATHS
+    # The OCI runtime (engine/runtimes.py): runc, or runsc (gVisor). dockerd takes it per container;
+    # a podman service runs one runtime for all (``Engine.for_runtime``).
+    runtime: str = RUNC
 
     def masking(self, paths: tuple[str, ...]) -> RunSpec:
         """This spec with ``paths`` (an image's Volumes) masked too."""
@@ -85,23 +97,26 @@ class RunSpec:
 
     def host_config(self, etc_dir: str | None = None) -> dict[str, Any]:
         """Keyword arguments for ``APIClient.create_host_config``; ``etc_dir`` holds the ``ETC_FILES``."""
+        gvisor = self.runtime == RUNSC  # the pids cgroup holds gVisor too: see RUNSC_SANDBOX_PIDS
+        pids, nproc = (RUNSC_SANDBOX_PIDS, self.pids_limit) if gvisor else (self.pids_limit, self.nproc)
         return {
             "network_mode": "none",
             "read_only": True,
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"],
-            "pids_limit": self.pids_limit,
+            "pids_limit": pids,
             "mem_limit": self.memory_bytes,
             "memswap_limit": self.memory_bytes,  # swap equal to memory: no swap at all
             "nano_cpus": self.cpu_nanos,
             "ulimits": [
                 {"Name": "nofile", "Soft": self.nofile, "Hard": self.nofile},
-                {"Name": "nproc", "Soft": self.nproc, "Hard": self.nproc},
+                {"Name": "nproc", "Soft": nproc, "Hard": nproc},
                 {"Name": "fsize", "Soft": self.fsize, "Hard": self.fsize},
                 {"Name": "core", "Soft": 0, "Hard": 0},
             ],
             "init": False,
             "privileged": False,
+            "runtime": self.runtime,  # podman's compat API ignores it (Engine.for_runtime)
             "auto_remove": False,  # we remove it ourselves after reading the exit status
             "log_config": {"Type": "none", "Config": {}},  # no daemon-side copy of the output
             # A user mount at a Volume's path stops both engines creating the volume there.

@@ -35,7 +35,14 @@ def judge_sources(
     options: JudgeOptions,
     host: Host | None = None,
 ) -> list[Judgement]:
-    """One Judgement per source, in the order given."""
+    """One Judgement per source, in the order given, each naming the runtime it was judged under."""
+    judgements = _judge(sources, fetch=fetch, engine=engine, options=options, host=host)
+    return [dataclasses.replace(j, runtime=options.spec.runtime) for j in judgements]
+
+
+def _judge(
+    sources: Sequence[str], *, fetch: Fetch, engine: EngineFactory, options: JudgeOptions, host: Host | None
+) -> list[Judgement]:
     checked_host = host or current_host()
     screened: list[Candidate | Judgement] = []
     for source in sources:

@@ -4,7 +4,9 @@ Engines report a failed exec inconsistently (exit 127, a create error, or exit 1
 "exec /x: no such file or directory" on stderr), so the judge works the reason out itself:
 no command, no such file, not executable for the unprivileged user, a dynamically linked ELF
 whose interpreter is missing, an ELF for a machine this host cannot run, a script whose
-interpreter is missing, or bytes no kernel executes.
+interpreter is missing, or bytes no kernel executes. Under ``runsc`` the loader is gVisor's
+(judge/gvisor.py): stricter about the ELF header, the host's architecture only, and it opens the
+program for reading.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imagegolf.elf.anatomy import ELF_MAGIC, ET_DYN, ET_EXEC, PT_INTERP, dissect
+from imagegolf.elf.anatomy import ELF_MAGIC, ET_DYN, ET_EXEC, PT_INTERP, Segment, dissect
+from imagegolf.engine.runtimes import RUNC, RUNSC
 from imagegolf.engine.sandbox import NOBODY_UID
 from imagegolf.errors import BadInputError
+from imagegolf.judge import gvisor
 from imagegolf.judge.host import MACHINE_NAMES, Host
 from imagegolf.judge.rootfs import Node, RootFS
 from imagegolf.oci.tar_entry import DIRECTORY, FILE, TarEntry
@@ -41,6 +45,7 @@ def diagnose(
     *,
     path_env: str,
     workdir: str = "/",
+    runtime: str = RUNC,
 ) -> Launch:
     if not argv:
         return Launch(argv, None, "the image has no command: its config sets neither Entrypoint nor Cmd")
@@ -51,7 +56,7 @@ def diagnose(
     if isinstance(found, str):
         return Launch(argv, None, found)
     path, node = found
-    return Launch(argv, "/" + path, _entry_problem("/" + path, node, root, read_head, host))
+    return Launch(argv, "/" + path, _entry_problem("/" + path, node, root, read_head, host, runtime))
 
 
 def _locate(command: str, root: RootFS, path_env: str, workdir: str) -> tuple[str, Node] | str:
@@ -84,7 +89,9 @@ def _locate(command: str, root: RootFS, path_env: str, workdir: str) -> tuple[st
     )
 
 
-def _entry_problem(path: str, node: Node, root: RootFS, read_head: HeadReader, host: Host) -> str | None:
+def _entry_problem(
+    path: str, node: Node, root: RootFS, read_head: HeadReader, host: Host, runtime: str = RUNC
+) -> str | None:
     entry = node.entry
     if entry.kind != FILE:
         return f"the command {path} is a {entry.kind}, not a file"
@@ -94,6 +101,8 @@ def _entry_problem(path: str, node: Node, root: RootFS, read_head: HeadReader, h
             f"unprivileged user (uid {NOBODY_UID}) the judge runs it as"
         )
     head = read_head(node)
+    if runtime == RUNSC:
+        return _gvisor_problem(path, entry, head, root, read_head, host)
     if head.startswith(b"#!"):
         return _script_problem(path, entry, head, root)
     if head.startswith(ELF_MAGIC):
@@ -147,7 +156,65 @@ def _elf_problem(path: str, entry: TarEntry, head: bytes, root: RootFS, host: Ho
                 f"{handler.interpreter}, which must read it: mode {entry.mode & 0o7777:04o} "
                 f"has no read permission for uid {NOBODY_UID}"
             )
-    for segment in anatomy.segments:
+    return _interp_problem(path, head, root, anatomy.segments)
+
+
+def _gvisor_problem(
+    path: str, entry: TarEntry, head: bytes, root: RootFS, read_head: HeadReader, host: Host
+) -> str | None:
+    """Why gVisor cannot start the command: it opens the file for reading, then loads it with
+    its own ELF loader (judge/gvisor.py); it has no binfmt_misc."""
+    if head.startswith(b"#!"):
+        loaded = _script_problem(path, entry, head, root) or _gvisor_interpreter_problem(
+            path, head, root, read_head, host
+        )
+    elif head.startswith(ELF_MAGIC):
+        loaded = gvisor.refusal(path, head, entry.size, host.uname) or _interp_problem(path, head, root)
+    else:
+        loaded = (
+            f"the command {path} is neither an ELF executable nor a #! script (it starts with "
+            f"{head[:8]!r}): gVisor cannot execute it (exec format error)"
+        )
+    if _permitted(entry, 0o4):
+        return loaded
+    unreadable = (
+        f"the command {path} has mode {entry.mode & 0o7777:04o}: gVisor opens a program for reading to "
+        f"load it (pkg/sentry/loader/loader.go openPath, gVisor issue 160; Linux needs only execute "
+        f"permission), and uid {NOBODY_UID} may not read it (permission denied)"
+    )
+    return f"{unreadable}; readable, it would still fail: {loaded}" if loaded else unreadable
+
+
+def _gvisor_interpreter_problem(
+    path: str, head: bytes, root: RootFS, read_head: HeadReader, host: Host
+) -> str | None:
+    """Under gVisor a script's interpreter is loaded by gVisor's loader too."""
+    interpreter = head[2:].split(b"\n", 1)[0].strip().split()[0].decode("utf-8", "replace")
+    resolved = root.resolve(interpreter)
+    node = root.file_node(resolved) if resolved is not None else None
+    if node is None:
+        return None
+    interp_head = read_head(node)
+    if not interp_head.startswith(ELF_MAGIC):
+        return None
+    refused = gvisor.refusal(interpreter, interp_head, node.entry.size, host.uname)
+    return (
+        f"the script {path} runs {interpreter}, and {refused.removeprefix('the command ')}"
+        if refused
+        else None
+    )
+
+
+def _interp_problem(
+    path: str, head: bytes, root: RootFS, segments: tuple[Segment, ...] | None = None
+) -> str | None:
+    """A dynamically linked ELF whose program interpreter (PT_INTERP) is not in the image."""
+    if segments is None:
+        try:
+            segments = dissect(head).segments
+        except BadInputError:
+            return None
+    for segment in segments:
         if segment.type != PT_INTERP:
             continue
         raw = head[segment.offset : segment.offset + segment.filesz]

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from imagegolf.engine.runtimes import check_runtime
 from imagegolf.engine.sandbox import RunSpec
 from imagegolf.errors import UsageError
 from imagegolf.judge.matching import MatchMode, check_phrase
@@ -62,7 +63,13 @@ class JudgeOptions:
             raise UsageError(f"--runs {self.runs}: give between 1 and {MAX_RUNS} runs")
         if self.spec.timeout_s <= 0:
             raise UsageError("the wall-time limit must be positive")
+        check_runtime(self.spec.runtime)
         check_phrase(self.phrase, self.match)
+
+    @property
+    def runtime(self) -> str:
+        """The OCI runtime every run uses: runc, or runsc (gVisor)."""
+        return self.spec.runtime
 
     def wanted(self, host_platforms: tuple[Platform, ...]) -> Wanted:
         """What to take from an index: the platforms asked for, else the host's."""

@@ -31,6 +31,9 @@ def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -
     if not candidate.launch.argv:
         problem = candidate.launch.problem or "no command"
         return _judgement(candidate, Verdict.START_FAILED, problem, (), phrase_in=phrase_in)
+    # dockerd runs each container under the runtime asked; a podman service imagegolf started has a
+    # sibling service for it (started on first use); another engine without it is an environment error.
+    engine = engine.for_runtime(options.spec.runtime)
     cannot = cannot_unpack(engine, candidate.image)
     if cannot:
         return _judgement(candidate, Verdict.REJECTED_IMAGE, cannot, (), phrase_in=phrase_in)

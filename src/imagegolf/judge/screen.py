@@ -135,6 +135,7 @@ def check_image(source: str, image: Image, options: JudgeOptions, host: Host) ->
         host,
         path_env=options.spec.path_env,
         workdir=options.spec.working_dir,
+        runtime=options.spec.runtime,
     )
     entry = root.file_node(launch.entry.lstrip("/")) if launch.entry else None
     head = read_head(entry) if entry is not None and entry.entry.kind == FILE else b""

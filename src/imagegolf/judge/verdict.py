@@ -72,6 +72,7 @@ class Judgement:
     # free, and which metadata document (config, manifest, index) holds the phrase, if any.
     any_exit: Verdict | None = None
     phrase_in: str | None = None
+    runtime: str = "runc"  # the OCI runtime the judge ran (or would have run) it under: runc or runsc
 
     @classmethod
     def of_image(cls, source: str, verdict: Verdict, reason: str, image: Image, **evidence: Any) -> Judgement:
@@ -108,6 +109,7 @@ class Judgement:
             "chosen": self.chosen,
             "any_exit": self.any_exit.value if self.any_exit else None,
             "phrase_in": self.phrase_in,
+            "runtime": self.runtime,
         }
 
 
