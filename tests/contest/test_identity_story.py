@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ import httpx
 import pytest
 
 from imagegolf.processes import LOOPBACK, free_port
+from tests.contest.processes import Processes, listening, wait_for
 from tests.services import Dockerd, require
 
 PHRASE = "hello IDBS engineering"
@@ -57,44 +55,9 @@ def imagegolf(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
 @pytest.fixture
 def background(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start imagegolf commands as processes of their own; stopped (SIGINT, as Ctrl-C) at the end."""
-    started: list[tuple[subprocess.Popen[bytes], Path]] = []
-
-    def start(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = tmp_path / f"process-{len(started)}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "imagegolf.cli", *args], stdout=out, stderr=subprocess.STDOUT, env=env
-            )
-        started.append((proc, log))
-        return proc
-
-    yield start
-    for proc, log in reversed(started):
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = TIMEOUT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except (OSError, httpx.HTTPError, ValueError):
-            found = None
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex((LOOPBACK, port)) == 0
+    processes = Processes(tmp_path)
+    yield processes.start
+    processes.stop()
 
 
 class Docker:

@@ -16,7 +16,8 @@ from imagegolf.errors import ImagegolfError
 
 # One module per command, imported only when needed: `build` should not pay for the docker SDK.
 COMMANDS = (
-    "build", "push", "pull", "inspect", "explain", "run", "judge", "ladder", "contest", "serve", "demo",
+    "build", "push", "pull", "inspect", "explain", "run", "judge", "submit", "ladder", "contest", "serve",
+    "demo",
 )  # fmt: skip
 
 
