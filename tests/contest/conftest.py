@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from imagegolf.db import Database, open_database
+from imagegolf.registry import RegistryClient, open_registry
+from tests.registry_services import DistributionRegistry
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,3 +24,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def db(db_url: str) -> Iterator[Database]:
     with open_database(db_url, retry_s=10.0) as database:
         yield database
+
+
+@pytest.fixture
+def client(registry_open: DistributionRegistry) -> Iterator[RegistryClient]:
+    """A registry client on the tests' open registry (docker-registry on 127.0.0.1)."""
+    with open_registry(registry_open.host) as opened:
+        yield opened

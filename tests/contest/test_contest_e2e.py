@@ -5,22 +5,19 @@ Every test runs on SQLite and PostgreSQL (``db`` fixture) with podman through th
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
 
 from imagegolf import elf
 from imagegolf.cli.images import program_image
 from imagegolf.contest import Contest, SubmissionDetail, create_contest, entrant, snapshot, submission_detail
 from imagegolf.contest.watch import poll_once
-from imagegolf.contest.worker import Outcome, Worker, WorkerOptions
 from imagegolf.db import Database
 from imagegolf.digest import Digest
 from imagegolf.engine.client import Engine
 from imagegolf.oci import Image
 from imagegolf.platform import DEFAULT
-from imagegolf.registry import RegistryClient, open_registry
+from imagegolf.registry import RegistryClient
+from tests.contest.judging import judge_all
 from tests.registry_services import DistributionRegistry
 
 PHRASE = "hello IDBS engineering"
@@ -28,12 +25,6 @@ PHRASE = "hello IDBS engineering"
 
 def image(text: str) -> Image:
     return program_image(text.encode() + b"\n", DEFAULT, elf.Mode.EMBED, elf.Profile.PORTABLE)[1]
-
-
-@pytest.fixture
-def client(registry_open: DistributionRegistry) -> Iterator[RegistryClient]:
-    with open_registry(registry_open.host) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -46,19 +37,6 @@ def contest(db: Database, registry_open: DistributionRegistry, request: pytest.F
 
 def push(client: RegistryClient, contest: Contest, tag: str, text: str) -> str:
     return str(client.push_image(contest.repository, image(text), tag).digest)
-
-
-def judge_all(db: Database, contest: Contest, engine: Engine, client: RegistryClient) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    worker = Worker(
-        db,
-        engine=engine,
-        registry=lambda _c: client,
-        options=WorkerOptions(contest_id=contest.id),
-        on_outcome=outcomes.append,
-    )
-    worker.run(threading.Event(), until_idle=True)
-    return outcomes
 
 
 def detail(db: Database, contest: Contest, name: str) -> SubmissionDetail:

@@ -15,7 +15,6 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -141,12 +140,6 @@ def push_repository(client: RegistryClient, repository: str, text: str = PHRASE)
     signature_copy = _manifest(client, repository, "mallory", signature_raw, media.OCI_MANIFEST)
     sbom = _manifest(client, repository, "bob", spdx_referrer(client, repository, image), media.OCI_MANIFEST)
     return Repository(image, signature, signature_copy, sbom)
-
-
-@pytest.fixture
-def client(registry_open: DistributionRegistry) -> Iterator[RegistryClient]:
-    with open_registry(registry_open.host) as opened:
-        yield opened
 
 
 def make_contest(db: Database, watched: str, name: str = "t") -> Contest:

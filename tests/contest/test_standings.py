@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from imagegolf.contest.boards import Board
 from imagegolf.contest.standings import Status, derive
 from imagegolf.db.records import EventKind, EventRow, SubmissionRow
 from imagegolf.digest import Digest
+from imagegolf.judge.options import ExitRule, MessageRule
+from imagegolf.judge.verdict import Verdict
 
 METRIC = "docker_classic"
 DISQUALIFIED, QUEUED, RETRYING = Status.DISQUALIFIED, Status.QUEUED, Status.RETRYING
@@ -32,7 +35,9 @@ class Log:
         at = START + dt.timedelta(minutes=len(self.events))
         self.events.append(EventRow(len(self.events) + 1, 1, at, EventKind(kind), sid, digest, "test", data))
 
-    def judged(self, sid: int, verdict: str, size: int | None = None, layers: tuple[str, ...] = ()) -> None:
+    def judged(
+        self, sid: int, verdict: str, size: int | None = None, layers: tuple[str, ...] = (), **facts: Any
+    ) -> None:
         metrics = (
             None
             if size is None
@@ -49,11 +54,12 @@ class Log:
                 "metrics": metrics,
                 "manifest_digest": self.submissions[sid - 1].digest,
                 "layers": [{"digest": layer, "size": 1} for layer in layers],
+                **facts,
             },
         )
 
-    def derive(self, running: frozenset[int] = frozenset()) -> Any:
-        return derive(self.submissions, self.events, METRIC, running)
+    def derive(self, running: frozenset[int] = frozenset(), board: Board | str = METRIC) -> Any:
+        return derive(self.submissions, self.events, board, running)
 
 
 def d(n: int) -> str:
@@ -166,3 +172,40 @@ def test_pending_states() -> None:
     assert s.pending == 3 and s.board == ()
     log.judged(retrying, "ACCEPTED", 9, (L("c"),))
     assert log.derive().state(retrying).status == "ACCEPTED"  # type: ignore[union-attr]
+
+
+FILES = Board("files", METRIC, MessageRule.FILES, ExitRule.ZERO)
+ANY_EXIT = Board("any", METRIC, MessageRule.ANYWHERE, ExitRule.ANY)
+
+
+def test_each_board_applies_its_rules_to_the_same_judgements() -> None:
+    log = Log()
+    argv = log.push("bob", d(1), 1)
+    exit3 = log.push("cat", d(2), 2)
+    files = log.push("amy", d(3), 3)
+    log.judged(argv, "ACCEPTED", 50, (L("b"),), any_exit="ACCEPTED", phrase_in="config")
+    log.judged(exit3, "RUNTIME_ERROR", 60, (L("c"),), any_exit="ACCEPTED")
+    log.judged(files, "ACCEPTED", 71, (L("a"),), any_exit="ACCEPTED")
+    plain, strict, loose = log.derive(), log.derive(board=FILES), log.derive(board=ANY_EXIT)
+    assert [r.entrant for r in plain.board] == ["bob", "amy"]  # a bare metric: the rules before boards
+    assert [r.entrant for r in strict.board] == ["amy"]
+    bob = strict.state(argv)
+    assert bob is not None and bob.status == "REJECTED_IMAGE" and bob.verdict is Verdict.ACCEPTED
+    assert "config holds the phrase" in bob.reason and bob.size == 50  # shown, not ranked
+    assert [r.entrant for r in loose.board] == ["bob", "cat", "amy"]
+    cat = loose.state(exit3)
+    assert cat is not None and cat.verdict is Verdict.RUNTIME_ERROR
+    assert "does not count on this board" in cat.reason
+    assert [p.entrant for p in loose.records] == ["bob"]
+
+
+def test_a_copy_is_a_duplicate_only_where_its_original_is_accepted() -> None:
+    log = Log()
+    original = log.push("bob", d(1), 1)
+    copy = log.push("dan", d(2), 2)
+    log.judged(original, "ACCEPTED", 50, (L("shared"),), phrase_in="config")
+    log.judged(copy, "ACCEPTED", 70, (L("shared"),))
+    on_files = log.derive(board=FILES).state(copy)
+    on_anywhere = log.derive(board=ANY_EXIT).state(copy)
+    assert on_files is not None and on_files.status == "ACCEPTED"  # bob's is not accepted there
+    assert on_anywhere is not None and on_anywhere.duplicate_of == original

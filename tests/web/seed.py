@@ -68,10 +68,18 @@ def judged_data(
     job: int = 1,
     reused_from: int | None = None,
     sizes: dict[str, int] | None = None,
+    exit_code: int | None = None,
+    any_exit: str | None = None,
+    phrase_in: str | None = None,
 ) -> dict[str, Any]:
-    """``sizes``: some metrics given one by one (two metrics may then rank differently)."""
+    """``sizes``: some metrics given one by one (two metrics may then rank differently).
+    ``exit_code``: each run's (default 0 if accepted, else 1); ``any_exit`` and ``phrase_in``:
+    the judge's facts for boards (the verdict had the exit status been free; the metadata
+    document that holds the phrase), left out by default as the judge wrote before it kept them."""
     ok = verdict == "ACCEPTED"
+    facts = {k: v for k, v in (("any_exit", any_exit), ("phrase_in", phrase_in)) if v is not None}
     return {
+        **facts,
         "verdict": verdict,
         "reason": reason
         or ("all 3 runs exited 0 with stdout that contains the phrase" if ok else "it failed"),
@@ -89,7 +97,7 @@ def judged_data(
         ],
         "runs": [
             {
-                "exit_code": 0 if ok else 1,
+                "exit_code": exit_code if exit_code is not None else (0 if ok else 1),
                 "stdout": stdout,
                 "stderr": stderr,
                 "wall_ms": 120 + i,
@@ -133,3 +141,26 @@ def judge(
         return event_id
 
     return db.run(write)
+
+
+EXIT_3 = "run 1 of 3: it exited with status 3 after printing the phrase: a program must exit 0"
+
+
+def judge_three_kinds(db: Database, contest: Contest, minutes: float = 0.0) -> dict[str, int]:
+    """Three images as the judge records them, for boards: amy's message is in its files (71 B);
+    bob's phrase is in its CMD (50 B, ``imagegolf build --mode argv``: ``phrase_in`` config); cat's
+    ``sh -c 'echo …; exit 3'`` prints the phrase and exits 3 (RUNTIME_ERROR, ``any_exit``
+    ACCEPTED; its command holds the phrase too). With the default boards: classic ranks amy; open
+    bob, amy, cat; pull bob, amy."""
+    ids = {
+        "amy": push(db, contest, "amy", minutes=minutes + 1),
+        "bob": push(db, contest, "bob", minutes=minutes + 2),
+        "cat": push(db, contest, "cat", minutes=minutes + 3),
+    }
+    judge(db, contest, ids["amy"], size=71, any_exit="ACCEPTED")
+    judge(db, contest, ids["bob"], size=50, any_exit="ACCEPTED", phrase_in="config")
+    judge(
+        db, contest, ids["cat"], "RUNTIME_ERROR", 1_000_000,
+        reason=EXIT_3, exit_code=3, any_exit="ACCEPTED", phrase_in="config",
+    )  # fmt: skip
+    return ids

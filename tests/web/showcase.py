@@ -2,6 +2,11 @@
 judged, plus everything that makes a page wide (a 128-character tag, long reasons, stderr and
 notes with no space to break at, a 209-column explain view of a real ELF, an index digest).
 
+It has the three default boards (docs/contest.md, "Boards"), and the judge's facts they read: as
+in the demo, pjones's argv image (50 B, the phrase in its CMD) ranks on open and pull but not on
+classic, where dave's 71 B leads; dave golfs down in three steps (8,344 B, 412 B, 71 B), so his
+page and the leaders' progress have lines that step down.
+
 Written through the real API like tests/web/seed.py; every time is pinned, so a page renders the
 same bytes every time (the screenshot in docs/ is reproducible).
 """
@@ -71,6 +76,8 @@ def populate(db: Database, *, stress: bool = True) -> tuple[Contest, dict[str, i
         ("carol", "carol", "musl-c", 4, 266_832),
         ("bob", "bob", "static-c", 5, 17_808),
         ("reschenburg_asm", "rs-final", "asm-elf32-ld", 6, 288),
+        ("dave_c", "dave", "tiny-static-c", 6.2, 8_344),
+        ("dave_asm", "dave", "tiny-asm", 6.6, 412),
         ("dave", "dave", "teensy", 7, 71),
         ("pjones_argv", "pjones", "teensy-argv", 9, 50),
         ("long", LONG_TAG, "long-tag-image", 10, 4_096),
@@ -88,7 +95,9 @@ def populate(db: Database, *, stress: bool = True) -> tuple[Contest, dict[str, i
     explain = annotate(x86_32.embed(message), message=message)
     for name, _, _, minutes, size in ladder:
         row = _submission(db, ids[name])
-        data = _data(row.digest, "ACCEPTED", size)
+        # The facts boards read: every one exits 0; the argv image's phrase is in its config.
+        phrase_in = "config" if name == "pjones_argv" else None
+        data = _data(row.digest, "ACCEPTED", size, any_exit="ACCEPTED", phrase_in=phrase_in)
         if size < 300:
             data["entry"] = {"path": "/a", "size": size, "explain": explain}
         if name == "long":

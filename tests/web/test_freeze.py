@@ -209,7 +209,7 @@ def test_one_word_for_one_state_on_the_public_pages(client: TestClient, field: d
     unranked = html.split('class="unranked"')[1].split("</ul>")[0]
     assert "REJECTED (duplicate): its manifest equals alice" in unranked  # mallory
     assert "WRONG_OUTPUT: stdout lacks the phrase" in unranked  # carol
-    assert 'dave</a>: <span class="why">queued</span>' in unranked
+    assert 'dave</bdi></a>: <span class="why">queued</span>' in unranked
     mallory = client.get(f"/submissions/{field['mallory']}").text
     assert (
         '<span class="status s-rejected_image s-duplicate"' in mallory

@@ -116,7 +116,8 @@ def test_a_trickled_request_head_is_cut_off_while_others_are_served(
 ) -> None:
     slow = connect(served)
     started = time.monotonic()
-    trickle(slow, b"GET /api/contest HTTP/1.1\r\nHost: golf\r\nAccept: application/json\r\n\r\n", 0.2)
+    # 7 bytes, one every 0.2 s, then silence (see the trickled body below: no byte after the close)
+    trickle(slow, b"GET /api/contest HTTP/1.1\r\nHost: golf\r\n"[:7], 0.2)
     with httpx.Client() as others:
         for _ in range(5):  # served at once, on their own connections, while the slow head trickles
             asked = time.monotonic()
@@ -147,7 +148,10 @@ def test_a_trickled_body_is_cut_off_and_the_log_stays_clean(served: ServerHandle
         b"POST /api/admin/rejudge HTTP/1.1\r\nHost: golf\r\nContent-Type: application/json\r\n"
         + f"Authorization: Bearer {ADMIN_TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
     )
-    trickle(slow, body, 0.2)  # 13 bytes: 2.6 s
+    # 7 of the 13 bytes, one every 0.2 s (1.4 s), then silence: the body is still short when the
+    # 1 s clock cuts it, and no byte arrives after the server closes (a byte landing on a closed
+    # socket makes the kernel answer RST, which can reach us before we read the 408).
+    trickle(slow, body[:7], 0.2)
     answer = read_until_closed(slow)
     assert LIMIT - 0.05 <= time.monotonic() - started < LIMIT + 1.5
     assert answer.startswith(b"HTTP/1.1 408 ")
@@ -199,7 +203,7 @@ def test_a_head_sent_a_byte_a_second_is_cut_off_at_ten_seconds(db: Database, con
     with serve_in_thread(create_app(db)) as server:  # the default limits
         slow = connect(server)
         started = time.monotonic()
-        trickle(slow, b"GET / HTTP/1.1\r\nHost: golf\r\nAccept: text/html\r\n\r\n", 1.0)
+        trickle(slow, b"GET / HTTP/1.1\r\nHost: golf\r\n"[:11], 1.0)  # until the cut, then silence
         assert httpx.get(f"{server.url}/api/contest").status_code == 200
         answer = read_until_closed(slow)
         assert 9.95 <= time.monotonic() - started < 12

@@ -97,9 +97,13 @@ def page_paths(ids: dict[str, int]) -> dict[str, str]:
     """Every kind of page, by a readable name."""
     paths = {
         "board": "/",
+        "board-open": "/boards/open",
+        "board-pull": "/boards/pull",
         "timeline": "/timeline",
         "timeline-linear": "/timeline?scale=linear",
+        "timeline-open": "/boards/open/timeline",
         "entrant": "/entrants/pjones",
+        "entrant-open": "/boards/open/entrants/dave",
         "entrant-long-name": "/entrants/" + quote("Long-Named Entrant", safe=""),
         "entrant-disqualified": "/entrants/alice",
         "entrant-paged": "/entrants/spammer",
@@ -169,7 +173,7 @@ def test_the_board_on_a_phone(phone: Page, showcase_site: tuple[ServerHandle, di
     table = phone.locator("table.leaderboard")
     expect(table).to_be_visible()
     expect(table.locator("tbody tr")).to_have_count(6)
-    expect(table.locator("tbody tr").first.locator("td.entrant")).to_have_text("pjones")
+    expect(table.locator("tbody tr").first.locator("td.entrant")).to_have_text("dave")  # classic: files only
     # The leader's place, name and size are on screen without scrolling anything.
     for cell in ("td.place", "td.entrant", "td.size"):
         inside_viewport(phone, f"table.leaderboard tbody tr >> nth=0 >> {cell}")
@@ -177,6 +181,9 @@ def test_the_board_on_a_phone(phone: Page, showcase_site: tuple[ServerHandle, di
     assert box.evaluate("e => getComputedStyle(e).overflowX") in ("auto", "scroll")
     inside_viewport(phone, "div:has(> table.leaderboard)")
     inside_viewport(phone, ".timeline-small svg")  # the chart shrinks to the width
+    for tab in phone.locator("nav.board-tabs a").all():  # the board tabs fit (they wrap if need be)
+        edge = tab.bounding_box()
+        assert edge is not None and edge["x"] >= 0 and edge["x"] + edge["width"] <= PHONE["width"], edge
     for link in phone.locator("header.top nav a").all():  # the nav wraps instead of running off
         edge = link.bounding_box()
         assert edge is not None and edge["x"] + edge["width"] <= PHONE["width"], edge
@@ -203,5 +210,10 @@ def test_the_timeline_chart_fits_a_phone(
     server, _ = showcase_site
     phone.goto(server.url + "/timeline")
     inside_viewport(phone, "figure.timeline-large svg")
+    labels = phone.locator("figure.timeline-large svg text.holder").all_text_contents()
+    assert labels[-1] == "dave · 71 B"  # classic: pjones's 50 B argv image holds the phrase in its CMD
+    phone.goto(server.url + "/boards/open/timeline")
+    inside_viewport(phone, "figure.timeline-large svg")
+    inside_viewport(phone, "figure.progress-large svg")  # the leaders' progress shrinks to the width too
     labels = phone.locator("figure.timeline-large svg text.holder").all_text_contents()
     assert labels[-1] == "pjones · 50 B"

@@ -1,4 +1,4 @@
-"""The leaderboard and record timeline as a terminal table (contest board, watch --once, demo)."""
+"""A leaderboard and its record timeline as a terminal table (contest board, watch --once, demo)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,25 @@ if TYPE_CHECKING:
     from imagegolf.db import Database
 
 
-def print_board(db: Database, contest: Contest, ctx: Context) -> None:
+def print_board(db: Database, contest: Contest, ctx: Context, name: str | None = None) -> None:
+    """The board called ``name`` (None: the contest's first board)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from imagegolf.contest import board, records
 
-    first = board(db, contest)
+    first = board(db, contest, board=name)
+    rules = first.board
+    metric = rules.metric
     console = Console(file=ctx.stdout, width=None if ctx.stdout.isatty() else 140, highlight=False)
-    table = Table(
-        title=f"{contest.name}: {contest.phrase!r}, ranked by {contest.metric}", title_justify="left"
-    )
-    for name in ("#", "entrant", contest.metric, "tag", "digest", "reached"):
-        table.add_column(name, justify="right" if name in ("#", contest.metric) else "left", no_wrap=True)
+    heading = f"{contest.name}: {contest.phrase!r}, board {rules.name}: {rules.describe()}"
+    console.print(Text(heading), soft_wrap=True)  # one line, however narrow the table
+    table = Table()
+    for column in ("#", "entrant", metric, "tag", "digest", "reached"):
+        table.add_column(column, justify="right" if column in ("#", metric) else "left", no_wrap=True)
     for number in range(1, first.page.count + 1):  # a page of entrants at a time
-        view = first if number == 1 else board(db, contest, number)
+        view = first if number == 1 else board(db, contest, number, board=rules.name)
         for row in view.rows:
             s = row.best.submission
             table.add_row(
@@ -47,7 +50,7 @@ def print_board(db: Database, contest: Contest, ctx: Context) -> None:
     if totals.pending:
         console.print(Text(f"{totals.pending} submission(s) waiting to be judged"))
     console.print(Text("record timeline:"))
-    timeline = records(db, contest)
+    timeline = records(db, contest, rules.name)
     for point in timeline:
         broke = f" (was {point.previous})" if point.previous is not None else ""
         console.print(Text(f"  {point.at:%Y-%m-%d %H:%M:%S}  {point.size:>9} B  {point.entrant}{broke}"))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from imagegolf.cli import sources
+from imagegolf.cli import contest_notify, sources
 from imagegolf.cli.board import print_board
 from imagegolf.cli.context import Context
 from imagegolf.cli.message import DEFAULT_MESSAGE
@@ -104,6 +104,12 @@ def register(sub: Any) -> None:
         action="store_false",
         help="do not compare the size the engine stores with the judge's (a mismatch is REJECTED_IMAGE)",
     )
+    init.add_argument(
+        "--runtime",
+        default="runc",
+        metavar="NAME",
+        help="runc (default), or runsc: images run under gVisor (docs/judge.md)",
+    )
     init.set_defaults(handler=run_init)
 
     watch = _sub(
@@ -139,12 +145,13 @@ def register(sub: Any) -> None:
     sources.add_registry_arguments(worker)
     worker.set_defaults(handler=run_worker)
 
-    board = _sub(commands, "board", "the leaderboard and the record timeline")
-    board.add_argument("--json", action="store_true")
-    board.set_defaults(handler=run_board)
+    from imagegolf.cli import contest_boards  # board [--name N] [show N | list | add N … | remove N]
+
+    contest_boards.register(commands, _sub)
 
     history = _sub(commands, "history", "every submission of one entrant")
     history.add_argument("entrant")
+    history.add_argument("--board", metavar="NAME", help="statuses and sizes on this board (the first)")
     history.add_argument("--json", action="store_true")
     history.set_defaults(handler=run_history)
 
@@ -153,6 +160,7 @@ def register(sub: Any) -> None:
     form.add_argument("--csv", action="store_true")
     form.add_argument("--json", action="store_true")
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--board", metavar="NAME", help="states, places, timeline of this board (the first)")
     export.set_defaults(handler=run_export)
 
     rejudge = _sub(
@@ -187,6 +195,7 @@ def register(sub: Any) -> None:
     from imagegolf.cli import contest_settings  # set, reinstate, unfreeze
 
     contest_settings.register(commands, _sub)
+    contest_notify.register(commands, _sub)  # notify add, list, remove, send: outgoing webhooks
 
 
 def _sub(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -245,6 +254,7 @@ def opened(args: argparse.Namespace, ctx: Context) -> Iterator[tuple[Database, C
 def run_init(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.contest import create_contest
     from imagegolf.db import open_database
+    from imagegolf.engine.runtimes import check_runtime
 
     mapping = {}
     for item in args.entrant:
@@ -257,6 +267,7 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
         "runs": args.runs,
         "timeout_s": args.timeout,
         "cross_check": args.cross_check,
+        "runtime": check_runtime(args.runtime),
     }
     with open_database(db_url(args, ctx), retry_s=10.0) as db:
         contest = create_contest(
@@ -279,6 +290,10 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"contest {contest.name!r} created in {db.url}")
     ctx.out(f"  watching  {contest.watched}{'/ENTRANT' if contest.per_entrant else ''} ({_who(contest)})")
     ctx.out(f"  phrase    {contest.phrase!r} ({contest.match.value}), ranked by {contest.metric}")
+    from imagegolf.contest.boards import default_boards
+
+    names = ", ".join(b.name for b in default_boards(contest.metric))
+    ctx.out(f"  boards    {names} (see them: imagegolf contest board list)")
     if contest.identity.value == "registry-user" or contest.per_entrant:
         ctx.out(f"next: imagegolf contest entrant add NAME --db {args.db or db_url(args, ctx)}")
     ctx.out(f"next: imagegolf contest watch --db {args.db or db_url(args, ctx)}")
@@ -386,6 +401,7 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
                 on_outcome=lambda o: said(_describe(o)),
             )
             worker.run(threading.Event(), until_idle=True)
+            contest_notify.send_due(db, contest, said)  # what the judgements caused: notifications
             print_board(db, contest, ctx)
             return 0
         with _interruptible() as stop, _served(args, ctx, db, contest, said, registry):
@@ -398,6 +414,7 @@ def run_watch(args: argparse.Namespace, ctx: Context) -> int:
                 options=options,
                 on_outcome=lambda o: said(_describe(o)),
             )
+            threads.append(contest_notify.start(db, contest, stop))  # outgoing notifications
             try:
                 watch(
                     db,
@@ -500,33 +517,22 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
 # reading
 
 
-def run_board(args: argparse.Namespace, ctx: Context) -> int:
-    with opened(args, ctx) as (db, contest):
-        if args.json:
-            from imagegolf.contest import snapshot
-            from imagegolf.contest.export import export_json
-
-            data = export_json(snapshot(db, contest))
-            ctx.out(json.dumps({k: data[k] for k in ("contest", "board", "unranked", "records")}, indent=2))
-            return 0
-        print_board(db, contest, ctx)
-    return 0
-
-
 def run_history(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.contest import entrant
     from imagegolf.contest.export import submission_row
 
     with opened(args, ctx) as (db, contest):
-        first = entrant(db, contest, args.entrant)
-        pages = [first] + [entrant(db, contest, args.entrant, n) for n in range(2, first.page.count + 1)]
+        first = entrant(db, contest, args.entrant, board=args.board)
+        more = range(2, first.page.count + 1)
+        pages = [first] + [entrant(db, contest, args.entrant, n, board=first.board.name) for n in more]
     states = [state for page in pages for state in page.states]
     places = {first.row.best.submission.id: first.row.place} if first.row else {}
+    metric = first.board.metric
     if args.json:
-        rows = [submission_row(s, contest.metric, places.get(s.submission.id)) for s in states]
+        rows = [submission_row(s, metric, places.get(s.submission.id)) for s in states]
         ctx.out(json.dumps(rows, indent=2))
         return 0
-    ctx.out(f"{args.entrant}: {len(states)} submission(s), ranked by {contest.metric}")
+    ctx.out(f"{args.entrant}: {len(states)} submission(s), board {first.board.name}, ranked by {metric}")
     for state in states:
         s = state.submission
         size = "-" if state.size is None else str(state.size)
@@ -542,7 +548,7 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
     from imagegolf.contest.export import export_csv, export_json
 
     with opened(args, ctx) as (db, contest):
-        snap = snapshot(db, contest)
+        snap = snapshot(db, contest, args.board)
     text = export_csv(snap) if args.csv else json.dumps(export_json(snap), indent=2) + "\n"
     if args.output:
         from pathlib import Path

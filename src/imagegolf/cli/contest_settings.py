@@ -54,6 +54,7 @@ def register(commands: Any, sub: Sub) -> None:
         default=None,
         help="compare the size the engine stores with the judge's",
     )
+    settings.add_argument("--runtime", metavar="NAME", help="runc, or runsc (gVisor): what images run under")
     settings.add_argument("--actor", default="admin", help="who, in the events (admin)")
     settings.add_argument("--json", action="store_true", help="the changes and the settings as JSON")
     settings.set_defaults(handler=run_set)
@@ -91,6 +92,7 @@ def changes_from(args: argparse.Namespace) -> dict[str, Any]:
         ("runs", "runs"),
         ("timeout", "timeout_s"),
         ("cross_check", "cross_check"),
+        ("runtime", "runtime"),
     ):
         value = getattr(args, option)
         if value is not None:
@@ -107,7 +109,7 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError(
             "name a setting to change",
             hint="--metric, --platform, --starts, --ends, --freeze-at, --no-freeze, --identity, "
-            "--per-hour, --runs, --timeout, --cross-check",
+            "--per-hour, --runs, --timeout, --cross-check, --runtime",
         )
     with opened(args, ctx) as (db, contest):
         change = apply_settings(db, contest, changes, actor=args.actor)

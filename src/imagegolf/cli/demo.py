@@ -144,8 +144,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         _start_contest(stack, db, contest, engine, client, stop, args.workers)
         ctx.out("")
         states = _replay(script, db, contest, client, ctx)
-        ctx.out("")
-        print_board(db, contest, ctx)
+        from imagegolf.contest import boards
+
+        for board in boards(db, contest):  # classic, open, pull: one judgement, three rankings
+            ctx.out("")
+            print_board(db, contest, ctx, board.name)
         if serve:
             ctx.out(f"\nthe contest page is at {web_url}; Ctrl-C stops the demo")
             ctx.stdout.flush()
@@ -244,8 +247,21 @@ def _replay(
         took = time.monotonic() - pushed
         size = "" if state.size is None else f"{human_size(state.size)} ({state.size} B)"
         ctx.out(f"{'':<33}{state.label} {size}, judged {took:.1f} s after the push: {state.reason}")
+        ctx.out(f"{'':<33}{_on_boards(db, contest, state)}")
         ctx.stdout.flush()
     return states
+
+
+def _on_boards(db: Database, contest: Contest, state: SubmissionState) -> str:
+    """The submission's status on every board, in one line: ``classic ACCEPTED 71B, open …``."""
+    from imagegolf.contest import submission_detail
+
+    shown = []
+    for placing in submission_detail(db, contest, state.submission.id).boards:
+        on = placing.state
+        size = f" {human_size(on.size)}" if on.ranked and on.size is not None else ""
+        shown.append(f"{placing.board.name} {on.label}{size}")
+    return "boards: " + ", ".join(shown)
 
 
 def _judged(db: Database, contest: Contest, tag: str, digest: str) -> SubmissionState:

@@ -140,7 +140,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out("  stop with Ctrl-C")
             ctx.stdout.flush()
 
-        with registry, contextlib.suppress(KeyboardInterrupt):  # uvicorn stops, then re-raises SIGINT
+        from imagegolf.cli.contest_notify import sending  # outgoing notifications, sent from here too
+
+        # uvicorn stops, then re-raises SIGINT
+        with registry, sending(db, contest), contextlib.suppress(KeyboardInterrupt):
             serve_forever(app, args.host, args.port, announce=announce)
         ctx.out("imagegolf: stopped")
     return 0

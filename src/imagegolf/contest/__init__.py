@@ -8,40 +8,51 @@ page at a time.
 """
 
 from imagegolf.contest.admin import create_contest, disqualify, queue_rejudge, reinstate
-from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
+from imagegolf.contest.boards import Board, default_boards
+from imagegolf.contest.errors import BoardNotFound, ContestNotFound, SubmissionNotFound
 from imagegolf.contest.intake import Intake, record_push
 from imagegolf.contest.model import METRICS, Contest
 from imagegolf.contest.reads import (
+    BoardSummary,
     BoardView,
     EntrantView,
     Page,
+    Placing,
     Snapshot,
     SubmissionDetail,
     Totals,
     Version,
     board,
+    board_named,
+    boards,
     entrant,
     events,
     find,
     open_contest,
     records,
+    records_by_board,
     snapshot,
     standings,
     submission_detail,
     submissions,
+    summaries,
     version,
 )
 from imagegolf.contest.standings import BoardRow, RecordPoint, Standings, Status, SubmissionState
 
 __all__ = [
     "METRICS",
+    "Board",
+    "BoardNotFound",
     "BoardRow",
+    "BoardSummary",
     "BoardView",
     "Contest",
     "ContestNotFound",
     "EntrantView",
     "Intake",
     "Page",
+    "Placing",
     "RecordPoint",
     "Snapshot",
     "Standings",
@@ -52,7 +63,10 @@ __all__ = [
     "Totals",
     "Version",
     "board",
+    "board_named",
+    "boards",
     "create_contest",
+    "default_boards",
     "disqualify",
     "entrant",
     "events",
@@ -61,10 +75,12 @@ __all__ = [
     "queue_rejudge",
     "record_push",
     "records",
+    "records_by_board",
     "reinstate",
     "snapshot",
     "standings",
     "submission_detail",
     "submissions",
+    "summaries",
     "version",
 ]

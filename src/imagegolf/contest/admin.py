@@ -3,9 +3,11 @@ Each is an event with who and when."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from imagegolf.contest import derived
+from imagegolf.contest import board_store, derived
+from imagegolf.contest.boards import Board, default_boards
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
 from imagegolf.contest.model import (
     DEFAULT_LIMITS,
@@ -46,7 +48,16 @@ def create_contest(
     repositories: str = "shared",
     freeze_at: str | None = None,
     actor: str = "admin",
+    boards: Sequence[Board] | None = None,
 ) -> Contest:
+    """Create a contest with its boards: ``boards``, or ``default_boards(metric)`` (classic, open
+    and pull). The contest's metric is its first board's."""
+    chosen = tuple(boards) if boards is not None else default_boards(metric)
+    if not chosen:
+        raise UsageError("a contest needs at least one board")
+    if len({b.name for b in chosen}) != len(chosen):
+        raise UsageError(f"board names repeat: {', '.join(b.name for b in chosen)}")
+    metric = chosen[0].metric
     ref, start, end = check_rules(
         phrase=phrase,
         match=match,
@@ -88,9 +99,12 @@ def create_contest(
                 f"a contest named {name!r} already exists in {db.url}", hint="choose another --name"
             )
         q.put_signing_key(tx, contest_id, private_key, certificate)
+        for position, board in enumerate(chosen):
+            q.insert_board(tx, contest_id, board_store.to_record(board, position))
         row = q.contest_by_id(tx, contest_id)
         assert row is not None
         created = {k: v for k, v in fields.items() if k != "name"}
+        created["boards"] = [board.to_json() for board in chosen]
         derived.record(tx, Contest.from_row(row), EventKind.CONTEST_CREATED, actor, created)
         return contest_id
 
@@ -123,10 +137,11 @@ def reinstate(db: Database, contest: Contest, key: str, reason: str, *, actor: s
     targets = find_all(db, contest, key)
 
     def write(tx: Transaction) -> int:
-        d.meta(tx, contest.id, lock=True)  # the states read below stay as read until this commits
+        d.metas(tx, contest.id, lock=True)  # the states read below stay as read until this commits
+        main = board_store.first(tx, contest.id).name  # disqualified on one board: on every board
         count = 0
         for target in targets:
-            current = d.state(tx, target.submission.id)  # as it is now, in this transaction
+            current = d.state(tx, target.submission.id, main)  # as it is now, in this transaction
             if current is None or current.status != Status.DISQUALIFIED.value:
                 continue
             derived.record(

@@ -1,21 +1,22 @@
 """The derived standings tables, kept in step with the events in the same transaction.
 
 The events stay the single source of truth; these tables are a cache of what
-:func:`imagegolf.contest.standings.derive` would compute from them, updated by each event that
-changes them (so a page reads only the rows it shows, and recording a verdict touches only what
-it moves):
+:func:`imagegolf.contest.standings.derive` would compute from them for each of the contest's
+boards (every row carries its board), updated by each event that changes them (so a page reads
+only the rows it shows, and recording a verdict touches only what it moves, on every board: the
+cost of an event is the number of boards times that of one):
 
 - ``submission_states``: each submission's effective status, reason, verdict and size;
 - ``fingerprints``: the manifest and layer digests of each accepted submission, so the
   duplicate rule re-runs only over the submissions that share one with the changed one;
 - ``entrant_best``: each entrant's counts, latest submission, best and place on the board;
 - ``records``: the record timeline;
-- ``standings_meta``: the last event reflected, and counts.
+- ``standings_meta``: the last event reflected, and counts (a row per board).
 
 Every event is written through :func:`record`. A contest whose tables are missing or behind its
 events (a database written by an older release) is rebuilt from the events on first use;
 ``imagegolf contest reindex`` rebuilds on demand. A property-based test holds incremental ==
-rebuilt == ``derive()`` over random event sequences, on SQLite and PostgreSQL.
+rebuilt == ``derive()`` over random event sequences and boards, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from imagegolf.contest import board_store, outbox
+from imagegolf.contest.boards import Board, on_board
 from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.model import Contest
 from imagegolf.contest.standings import (
     DUPLICATE,
+    MAIN,
     Candidate,
     Status,
     SubmissionState,
@@ -41,7 +45,7 @@ from imagegolf.db import Transaction
 from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.clock import Moment
-from imagegolf.db.records import EntrantRow, EventKind, MetaRow, StateRow, SubmissionRow
+from imagegolf.db.records import EntrantRow, EventKind, EventRow, MetaRow, StateRow, SubmissionRow
 from imagegolf.digest import Digest
 from imagegolf.judge.verdict import Verdict
 
@@ -70,35 +74,39 @@ def record(
         at=at,
     )
     apply(tx, contest, event_id, None if submission is None else submission.id)
+    outbox.enqueue(tx, contest, event_id, kind, submission)  # the notifications it causes (webhooks)
     return event_id
 
 
 def apply(tx: Transaction, contest: Contest, event_id: int, submission_id: int | None) -> None:
-    meta = d.meta(tx, contest.id, lock=True)  # held to commit: one writer of these rows at a time
-    contest = _ranked_as_stored(tx, contest)
-    if meta is None or meta.applied_event < d.last_event_before(tx, contest.id, event_id):
+    metas = d.metas(tx, contest.id, lock=True)  # held to commit: one writer of these rows at a time
+    # The boards as stored now, read after the lock: a writer holding an older Contest (a worker
+    # that claimed its job before `contest set --metric` or `contest board add`) still sizes and
+    # ranks by the boards the contest has.
+    boards = board_store.load(tx, contest.id)
+    if set(metas) != {b.name for b in boards}:  # a board added or removed while this waited for
+        metas = d.metas(tx, contest.id)  # the lock (PostgreSQL): its rows, as committed
+    last = d.last_event_before(tx, contest.id, event_id)
+    if set(metas) != {b.name for b in boards} or any(m.applied_event < last for m in metas.values()):
         rebuild(tx, contest)  # never built, or events were written without them: from scratch
         return
-    counts = _Counts(meta)
+    submission, events = None, []
     if submission_id is not None:
-        _update(tx, contest, submission_id, counts)
-    # Concurrent transactions may commit their events out of id order: keep the largest.
-    d.put_meta(tx, contest.id, counts.row(max(meta.applied_event, event_id)))
-
-
-def _ranked_as_stored(tx: Transaction, contest: Contest) -> Contest:
-    """The contest with the metric its row holds now. A writer may hold an older value (a worker
-    that claimed its job before `contest set --metric`); read after the lock above, the row is
-    the committed one, so a verdict is never sized by the metric the board no longer uses."""
-    row = q.contest_by_id(tx, contest.id)
-    if row is None or row.metric == contest.metric:
-        return contest
-    return replace(contest, metric=row.metric)
+        submission = q.submission(tx, submission_id)
+        assert submission is not None  # events reference submissions (foreign key)
+        events = q.events(tx, contest.id, submission_id=submission_id)
+    for board in boards:
+        meta = metas[board.name]
+        counts = _Counts(meta)
+        if submission is not None:
+            _update(tx, contest.id, board, submission, events, counts)
+        # Concurrent transactions may commit their events out of id order: keep the largest.
+        d.put_meta(tx, contest.id, board.name, counts.row(max(meta.applied_event, event_id)))
 
 
 def is_current(tx: Transaction, contest_id: int) -> bool:
-    meta = d.meta(tx, contest_id)
-    return meta is not None and meta.applied_event == q.last_event_id(tx, contest_id)
+    """Whether every board's rows reflect the contest's last event."""
+    return d.current(tx, contest_id, q.last_event_id(tx, contest_id))
 
 
 def rebuild_if_stale(tx: Transaction, contest: Contest) -> bool:
@@ -122,39 +130,44 @@ class _Counts:
         return MetaRow(applied, self.submissions, self.pending, self.ranked, self.entrants)
 
 
-def _update(tx: Transaction, contest: Contest, submission_id: int, counts: _Counts) -> None:
-    submission = q.submission(tx, submission_id)
-    assert submission is not None  # events reference submissions (foreign key)
-    base, judgement = base_state(
-        submission, q.events(tx, contest.id, submission_id=submission_id), contest.metric
-    )
-    candidate = as_candidate(base, judgement)
-    old_prints = d.prints_of(tx, [submission_id]).get(submission_id, [])
+def _update(
+    tx: Transaction,
+    contest_id: int,
+    board: Board,
+    submission: SubmissionRow,
+    events: list[EventRow],
+    counts: _Counts,
+) -> None:
+    """Bring one board up to date with a change of one submission (``events``: all of its own)."""
+    submission_id = submission.id
+    base, judgement = base_state(submission, events, board)
+    candidate = as_candidate(base, judgement, board)
+    old_prints = d.prints_of(tx, board.name, [submission_id]).get(submission_id, [])
     new_prints = [str(p) for p in candidate.prints] if candidate else []
     if new_prints != old_prints:
-        d.set_prints(tx, contest.id, submission_id, new_prints)
+        d.set_prints(tx, contest_id, board.name, submission_id, new_prints)
     changed = {submission_id: base}
     if old_prints or new_prints:
-        changed.update(_recheck_copies(tx, contest, {*old_prints, *new_prints}, base))
-    before = d.states(tx, changed)
+        changed.update(_recheck_copies(tx, contest_id, board, {*old_prints, *new_prints}, base))
+    before = d.states(tx, board.name, changed)
     for sid in sorted(changed, key=lambda s: changed[s].submission.order):
-        _put(tx, contest, before.get(sid), changed[sid], counts)
+        _put(tx, contest_id, board.name, before.get(sid), changed[sid], counts)
 
 
 def _recheck_copies(
-    tx: Transaction, contest: Contest, prints: set[str], changed: SubmissionState
+    tx: Transaction, contest_id: int, board: Board, prints: set[str], changed: SubmissionState
 ) -> dict[int, SubmissionState]:
-    """Run the duplicate rule again over every accepted submission linked to ``prints`` by shared
-    fingerprints (a closed set: the answer is the one over all submissions)."""
+    """Run the duplicate rule again over every submission accepted on the board that is linked
+    to ``prints`` by shared fingerprints (a closed set: the answer is the one over all of them)."""
     members: dict[int, list[str]] = {}
     seen, frontier = set(prints), set(prints)
     while frontier:
-        found = d.holders(tx, contest.id, frontier) - set(members)
-        linked = d.prints_of(tx, found)
+        found = d.holders(tx, contest_id, board.name, frontier) - set(members)
+        linked = d.prints_of(tx, board.name, found)
         members.update(linked)
         frontier = {p for ps in linked.values() for p in ps} - seen
         seen |= frontier
-    stored = d.states(tx, set(members) - {changed.submission.id})
+    stored = d.states(tx, board.name, set(members) - {changed.submission.id})
     current = {sid: from_row(row) for sid, row in stored.items()}
     current[changed.submission.id] = changed
     copies = find_copies(
@@ -167,41 +180,42 @@ def _recheck_copies(
             out[sid] = apply_copy(state, copy)
         elif state.status is DUPLICATE and sid != changed.submission.id:  # an original again
             out[sid] = replace(
-                state, status=Status.ACCEPTED, reason=_judged_reason(tx, state), duplicate_of=None
+                state, status=Status.ACCEPTED, reason=_judged_reason(tx, state, board), duplicate_of=None
             )
         else:
             out[sid] = state
     return out
 
 
-def _judged_reason(tx: Transaction, state: SubmissionState) -> str:
+def _judged_reason(tx: Transaction, state: SubmissionState, board: Board) -> str:
+    """The reason the board gives the judgement in effect (that of an accepted image)."""
     event = q.event(tx, state.judged_event or 0)
     assert event is not None  # a candidate has a judgement in effect
-    return JudgedData.from_json(event.data).reason
+    return on_board(board, JudgedData.from_json(event.data)).reason
 
 
 def _put(
-    tx: Transaction, contest: Contest, old: StateRow | None, new: SubmissionState, counts: _Counts
+    tx: Transaction, contest_id: int, board: str, old: StateRow | None, new: SubmissionState, counts: _Counts
 ) -> None:
-    row = to_row(new)
+    row = to_row(new, board)
     if row == old:
         return
     d.put_state(tx, row)
     was_pending = old is not None and Status(old.status).pending
     counts.pending += int(new.pending) - int(was_pending)
-    entrant = _entrant_after(tx, contest, old, new, counts)
+    entrant = _entrant_after(tx, contest_id, board, old, new, counts)
     moved = old is None or (old.ranked, old.size) != (row.ranked, row.size)
     if moved:
-        entrant = _rerank(tx, contest, entrant, counts)
-        _retime(tx, contest, old, row)
-    d.put_entrant(tx, contest.id, entrant)
+        entrant = _rerank(tx, contest_id, board, entrant, counts)
+        _retime(tx, contest_id, board, old, row)
+    d.put_entrant(tx, contest_id, board, entrant)
 
 
 def _entrant_after(
-    tx: Transaction, contest: Contest, old: StateRow | None, new: SubmissionState, counts: _Counts
+    tx: Transaction, contest_id: int, board: str, old: StateRow | None, new: SubmissionState, counts: _Counts
 ) -> EntrantRow:
     s = new.submission
-    entrant = d.entrant(tx, contest.id, s.entrant)
+    entrant = d.entrant(tx, contest_id, board, s.entrant)
     if entrant is None:
         counts.entrants += 1
         entrant = EntrantRow(s.entrant, s.first_seen, s.id, s.id, s.first_seen, 0, 0, None, None, None, None)
@@ -216,54 +230,58 @@ def _entrant_after(
     return replace(entrant, accepted=accepted)
 
 
-def _rerank(tx: Transaction, contest: Contest, entrant: EntrantRow, counts: _Counts) -> EntrantRow:
+def _rerank(
+    tx: Transaction, contest_id: int, board: str, entrant: EntrantRow, counts: _Counts
+) -> EntrantRow:
     """The entrant's best again, and their place: leaving shifts everyone below up by one,
     arriving shifts everyone from the new place down by one (cost: the entrants in between)."""
-    best = d.best_of(tx, contest.id, entrant.entrant)
+    best = d.best_of(tx, contest_id, board, entrant.entrant)
     key = None if best is None else (best.size, best.submission.first_seen, best.submission.id)
     if key == (entrant.size, entrant.reached, entrant.best):
         return entrant
     if entrant.place is not None:
-        d.shift_places(tx, contest.id, from_place=entrant.place + 1, by=-1)
+        d.shift_places(tx, contest_id, board, from_place=entrant.place + 1, by=-1)
         counts.ranked -= 1
     if best is None or best.size is None:
         return replace(entrant, best=None, size=None, reached=None, place=None)
     at = best.submission.first_seen
-    place = 1 + d.entrants_better_than(tx, contest.id, best.size, at, best.submission.id, entrant.entrant)
-    d.shift_places(tx, contest.id, from_place=place, by=1)
+    place = 1 + d.entrants_better_than(
+        tx, contest_id, board, best.size, at, best.submission.id, entrant.entrant
+    )
+    d.shift_places(tx, contest_id, board, from_place=place, by=1)
     counts.ranked += 1
     return replace(entrant, best=best.submission.id, size=best.size, reached=at, place=place)
 
 
-def _retime(tx: Transaction, contest: Contest, old: StateRow | None, new: StateRow) -> None:
+def _retime(tx: Transaction, contest_id: int, board: str, old: StateRow | None, new: StateRow) -> None:
     """Keep the record timeline: the ranked submissions smaller than every one before them."""
     s = new.submission
     order = s.order
-    if old is not None and old.ranked and d.is_record(tx, contest.id, s.id):
-        d.drop_record(tx, contest.id, s.id)
-        before = d.record_before(tx, contest.id, order)
+    if old is not None and old.ranked and d.is_record(tx, contest_id, board, s.id):
+        d.drop_record(tx, contest_id, board, s.id)
+        before = d.record_before(tx, contest_id, board, order)
         limit = None if before is None else before[1]
-        after = d.record_after(tx, contest.id, order)
+        after = d.record_after(tx, contest_id, board, order)
         # Between this one and the next record, whatever is below the record before now sets one.
-        between = d.states_in_order(tx, contest.id, after=order, before=after, ranked_only=True)
+        between = d.states_in_order(tx, contest_id, board, after=order, before=after, ranked_only=True)
         found = []
         for row in between:
             if row.size is not None and (limit is None or row.size < limit):
                 found.append((row.submission.id, row.submission.first_seen, row.size))
                 limit = row.size
-        d.add_records(tx, contest.id, found)
+        d.add_records(tx, contest_id, board, found)
     if new.ranked and new.size is not None:
-        before = d.record_before(tx, contest.id, order)
+        before = d.record_before(tx, contest_id, board, order)
         if before is not None and before[1] <= new.size:
             return
-        d.add_records(tx, contest.id, [(s.id, s.first_seen, new.size)])
-        d.drop_records_after(tx, contest.id, order, new.size)
+        d.add_records(tx, contest_id, board, [(s.id, s.first_seen, new.size)])
+        d.drop_records_after(tx, contest_id, board, order, new.size)
 
 
 # rows and states
 
 
-def to_row(state: SubmissionState) -> StateRow:
+def to_row(state: SubmissionState, board: str) -> StateRow:
     return StateRow(
         state.submission,
         state.status.value,
@@ -275,6 +293,7 @@ def to_row(state: SubmissionState) -> StateRow:
         state.judged_event,
         state.duplicate_of,
         state.ranked,
+        board,
     )
 
 
@@ -296,38 +315,63 @@ def from_row(row: StateRow) -> SubmissionState:
 
 
 def rebuild(tx: Transaction, contest: Contest) -> MetaRow:
-    """Drop and rebuild the contest's derived tables from its events (memory: one chunk of
-    events at a time, plus one small row per submission)."""
+    """Drop and rebuild the contest's derived tables, every board's, from its events (memory:
+    one chunk of events at a time, plus one small row per submission and board). Returns the
+    first board's bookkeeping row."""
     if tx.dialect == "postgresql":  # two first readers of an old database: one rebuilds
         tx.execute("SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", (7302 * 2**32 + contest.id,))
-    applied = q.last_event_id(tx, contest.id)
-    d.clear(tx, contest.id)
-    submissions = q.submissions(tx, contest.id)
-    bases: list[SubmissionState] = []
-    candidates: list[Candidate] = []
+    d.clear(tx, contest.id)  # every board's rows, a removed board's too
+    boards = board_store.load(tx, contest.id)
+    if not boards:  # a contest row written without its boards (by hand): the one board of old
+        row = q.contest_by_id(tx, contest.id)
+        main = Board(MAIN, row.metric if row is not None else contest.metric)
+        q.insert_board(tx, contest.id, board_store.to_record(main, 0))
+        boards = (main,)
+    return _build(tx, contest.id, boards)[0]
+
+
+def build_board(tx: Transaction, contest: Contest, board: Board) -> MetaRow:
+    """Drop and rebuild one board's rows from the events (a board just added, or whose metric
+    changed); the other boards' rows are left as they are. Call it holding the contest's lock
+    (``d.metas(…, lock=True)``), with the board stored."""
+    d.clear(tx, contest.id, board.name)
+    return _build(tx, contest.id, (board,))[0]
+
+
+def _build(tx: Transaction, contest_id: int, boards: tuple[Board, ...]) -> list[MetaRow]:
+    applied = q.last_event_id(tx, contest_id)
+    submissions = q.submissions(tx, contest_id)
+    bases: dict[str, list[SubmissionState]] = {b.name: [] for b in boards}
+    candidates: dict[str, list[Candidate]] = {b.name: [] for b in boards}
     for chunk in _chunks(submissions):
         events = q.events_of(tx, [s.id for s in chunk])
         for submission in chunk:
-            state, judgement = base_state(submission, events[submission.id], contest.metric)
-            bases.append(state)
-            candidate = as_candidate(state, judgement)
-            if candidate is not None:
-                candidates.append(candidate)
-    standings = settle(bases, find_copies(candidates), contest.metric)
-    d.put_states(tx, [to_row(s) for s in standings.states])
-    for candidate in candidates:
-        d.set_prints(tx, contest.id, candidate.submission.id, [str(p) for p in candidate.prints])
-    d.put_entrants(tx, contest.id, _entrant_rows(standings.states, {r.entrant: r for r in standings.board}))
-    d.add_records(tx, contest.id, [(p.submission_id, p.at, p.size) for p in standings.records])
-    meta = MetaRow(
-        applied,
-        len(standings.states),
-        standings.pending,
-        len(standings.board),
-        len(standings.board) + len(standings.unranked),
-    )
-    d.put_meta(tx, contest.id, meta)
-    return meta
+            for board in boards:  # the events of a submission read once, for every board
+                state, judgement = base_state(submission, events[submission.id], board)
+                bases[board.name].append(state)
+                candidate = as_candidate(state, judgement, board)
+                if candidate is not None:
+                    candidates[board.name].append(candidate)
+    metas = []
+    for board in boards:
+        name = board.name
+        standings = settle(bases.pop(name), find_copies(candidates[name]), board.metric)
+        d.put_states(tx, [to_row(s, name) for s in standings.states])
+        for candidate in candidates.pop(name):
+            d.set_prints(tx, contest_id, name, candidate.submission.id, [str(p) for p in candidate.prints])
+        ranked = {r.entrant: r for r in standings.board}
+        d.put_entrants(tx, contest_id, name, _entrant_rows(standings.states, ranked))
+        d.add_records(tx, contest_id, name, [(p.submission_id, p.at, p.size) for p in standings.records])
+        meta = MetaRow(
+            applied,
+            len(standings.states),
+            standings.pending,
+            len(standings.board),
+            len(standings.board) + len(standings.unranked),
+        )
+        d.put_meta(tx, contest_id, name, meta)
+        metas.append(meta)
+    return metas
 
 
 def _chunks(rows: list[SubmissionRow]) -> Iterator[list[SubmissionRow]]:

@@ -11,3 +11,7 @@ class ContestNotFound(UsageError):
 
 class SubmissionNotFound(UsageError):
     """No submission with that id or digest in the contest."""
+
+
+class BoardNotFound(SubmissionNotFound):
+    """No board of that name in the contest (a 404 on the web, like a missing submission)."""

@@ -1,4 +1,4 @@
-"""The contest as data: one row per submission (CSV, JSON), the board, the record timeline.
+"""The contest as data: one row per submission (CSV, JSON), a board, the record timeline.
 
 Pure: a :class:`Snapshot` in, text or JSON-ready values out. The same shapes serve the web API
 (``/api/…``) and the exports, so a column means one thing everywhere. Columns keep their order;
@@ -13,7 +13,7 @@ import io
 from typing import Any
 
 from imagegolf.contest.model import METRICS, Contest
-from imagegolf.contest.reads import Snapshot, SubmissionDetail
+from imagegolf.contest.reads import BoardSummary, Placing, Snapshot, SubmissionDetail
 from imagegolf.contest.standings import BoardRow, RecordPoint, Standings, SubmissionState
 from imagegolf.db.clock import format_time
 from imagegolf.db.records import EventRow
@@ -118,14 +118,43 @@ def event_json(event: EventRow) -> dict[str, Any]:
     }
 
 
-def detail_json(detail: SubmissionDetail) -> dict[str, Any]:
-    """A submission's row plus the whole judgement (runs, layers, notes, entry), its events and twins."""
-    state = detail.state
+def placing_json(placing: Placing) -> dict[str, Any]:
+    """A submission on one board: its status there (``shown``: as the pages say it), reason, size
+    by the board's metric, and place."""
+    state = placing.state
     return {
-        **submission_row(state, detail.contest.metric, detail.place),
+        "status": state.status.value,
+        "shown": state.label,
+        "reason": state.reason,
+        "metric": placing.board.metric,
+        "size": state.size,
+        "place": placing.place,
+    }
+
+
+def detail_json(detail: SubmissionDetail) -> dict[str, Any]:
+    """A submission's row (on the first board) plus the whole judgement (runs, layers, notes,
+    entry), its events and twins, and its status and place on every board."""
+    state = detail.state
+    metric = detail.boards[0].board.metric if detail.boards else detail.contest.metric
+    return {
+        **submission_row(state, metric, detail.place),
         "judgement": None if detail.judgement is None else detail.judgement.to_json(),
         "events": [event_json(e) for e in detail.events],
         "same_digest": list(detail.same_digest),
+        "boards": {p.board.name: placing_json(p) for p in detail.boards},
+    }
+
+
+def summary_json(summary: BoardSummary) -> dict[str, Any]:
+    """A board at a glance: its rules, its leader and its current record."""
+    return {
+        **summary.board.to_json(),
+        "leader": None if summary.leader is None else board_json(summary.leader),
+        "record": None if summary.record is None else record_json(summary.record),
+        "ranked": summary.totals.ranked,
+        "entrants": summary.totals.entrants,
+        "records": summary.totals.records,
     }
 
 
@@ -134,6 +163,7 @@ def export_json(snapshot: Snapshot) -> dict[str, Any]:
     ranked = places(standings)
     return {
         "contest": contest_json(snapshot.contest),
+        "board_rules": snapshot.board.to_json(),
         "version": snapshot.version.last_event,
         "queue": snapshot.version.queue,
         "columns": list(COLUMNS),
@@ -173,6 +203,6 @@ def _cell(value: Any) -> str:
 
 
 __all__ = [
-    "COLUMNS", "board_json", "contest_json", "detail_json", "event_json", "export_csv", "export_json",
-    "places", "record_json", "submission_row",
+    "COLUMNS", "board_json", "contest_json", "detail_json", "event_json", "export_csv",
+    "export_json", "places", "placing_json", "record_json", "submission_row", "summary_json",
 ]  # fmt: skip

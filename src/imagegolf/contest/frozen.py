@@ -12,7 +12,8 @@ fingerprint), so the stored state of every pre-freeze submission is already what
 ``standings.derive`` over the pre-freeze submissions gives (a test holds it to that). The
 frozen board is then the board of those states, with the later ones masked: one read of every
 submission's state (as an export does), done once per version by the web site and shared by
-every viewer.
+every viewer. Each board freezes the same way (its own standings, the same submissions hidden):
+:func:`frozen_view` reads one board.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from imagegolf.contest import board_store
+from imagegolf.contest.boards import Board
 from imagegolf.contest.errors import SubmissionNotFound
 from imagegolf.contest.model import Contest
 from imagegolf.contest.reads import (
@@ -69,11 +72,13 @@ def hide(state: SubmissionState) -> SubmissionState:
     return SubmissionState(state.submission, Status.FROZEN, FROZEN_REASON)
 
 
-def freeze(contest: Contest, states: Iterable[SubmissionState]) -> Standings:
-    """The frozen standings from every submission's real state (first seen first): the board,
-    the unranked entrants and the record timeline of the pre-freeze ones, the rest masked."""
+def freeze(contest: Contest, states: Iterable[SubmissionState], board: Board | None = None) -> Standings:
+    """The frozen standings of a board (None: ranked by the contest's metric) from every
+    submission's real state on it (first seen first): the board, the unranked entrants and the
+    record timeline of the pre-freeze ones, the rest masked."""
     shown = [hide(s) if hidden(contest, s.submission.first_seen) else s for s in states]
-    return settle(shown, {}, contest.metric)  # no copy to apply: each state already has its own
+    metric = contest.metric if board is None else board.metric
+    return settle(shown, {}, metric)  # no copy to apply: each state already has its own
 
 
 def mask_event(event: EventRow) -> EventRow:
@@ -85,7 +90,7 @@ def mask_event(event: EventRow) -> EventRow:
 
 @dataclass(frozen=True)
 class FrozenView:
-    """Every public read of a frozen contest, from one read of the derived tables."""
+    """Every public read of one board of a frozen contest, from one read of the derived tables."""
 
     contest: Contest
     version: Version
@@ -93,6 +98,7 @@ class FrozenView:
     hidden: frozenset[int]  # the submissions first seen after the freeze
     latest: tuple[EventRow, ...]  # the newest events, newest first, masked
     by_id: dict[int, SubmissionState]  # every state in ``standings``, by submission id
+    rules: Board  # the board (``board`` is the method that pages it)
 
     def states_of(self, ids: Iterable[int | None]) -> dict[int, SubmissionState]:
         return {i: self.by_id[i] for i in ids if i is not None and i in self.by_id}
@@ -117,7 +123,9 @@ class FrozenView:
             latest[state.submission.entrant] = state
         unranked = tuple(latest[name] for name in self.standings.unranked[:UNRANKED_SHOWN])
         records = self.standings.records[-RECORDS_SHOWN:]
-        return BoardView(self.contest, self.version, totals, paging, rows, unranked, records, self.latest)
+        return BoardView(
+            self.contest, self.version, totals, paging, rows, unranked, records, self.latest, self.rules
+        )
 
     def entrant(self, name: str, page: int = 1, *, per_page: int = HISTORY_PAGE) -> EntrantView:
         states = self.standings.of(name)
@@ -126,7 +134,7 @@ class FrozenView:
         paging = page_of(page, per_page, len(states))
         row = next((r for r in self.standings.board if r.entrant == name), None)
         shown = states[paging.first - 1 : paging.first - 1 + per_page]
-        return EntrantView(self.contest, name, row, paging, shown)
+        return EntrantView(self.contest, name, row, paging, shown, self.rules)
 
     def submissions(self, *, after: int | None = None, limit: int = HISTORY_PAGE) -> SubmissionsPage:
         states = self.standings.states
@@ -145,24 +153,26 @@ class FrozenView:
         return self.standings.records
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.contest, self.standings, self.version)
+        return Snapshot(self.contest, self.standings, self.version, self.rules)
 
     def row(self, entrant: str) -> BoardRow | None:
         return next((r for r in self.standings.board if r.entrant == entrant), None)
 
 
-def frozen_view(db: Database, contest: Contest) -> FrozenView:
-    """The frozen standings now: every submission's state read once, the later ones masked."""
+def frozen_view(db: Database, contest: Contest, board: str | None = None) -> FrozenView:
+    """The frozen standings of a board (None: the first) now: every submission's state on it
+    read once, the later ones masked."""
 
     def read(tx: Transaction) -> FrozenView:
+        rules = board_store.find(tx, contest.id, board)
         running = q.running_submissions(tx, contest.id)
-        states = [state_of(r, running) for r in d.states_in_order(tx, contest.id)]
-        standings = freeze(contest, states)
+        states = [state_of(r, running) for r in d.states_in_order(tx, contest.id, rules.name)]
+        standings = freeze(contest, states, rules)
         hidden_ids = frozenset(s.submission.id for s in states if hidden(contest, s.submission.first_seen))
         newest = q.events(tx, contest.id, limit=LATEST_EVENTS, newest_first=True)
         latest = tuple(mask_event(e) if e.submission_id in hidden_ids else e for e in newest)
         by_id = {s.submission.id: s for s in standings.states}
-        return FrozenView(contest, version_in(tx, contest), standings, hidden_ids, latest, by_id)
+        return FrozenView(contest, version_in(tx, contest), standings, hidden_ids, latest, by_id, rules)
 
     return read_current(db, contest, read)
 

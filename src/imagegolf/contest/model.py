@@ -25,6 +25,7 @@ DEFAULT_LIMITS: dict[str, Any] = {
     "runs": 3,
     "timeout_s": 10.0,
     "cross_check": True,  # refuse an image whose size in the engine differs from the judge's
+    "runtime": "runc",  # the OCI runtime images run under: runc, or runsc (gVisor; engine/runtimes.py)
 }
 
 

@@ -1,10 +1,16 @@
-"""Read side: open a contest; read the board, a page of submissions, an entrant, one submission.
+"""Read side: open a contest; read a board, a page of submissions, an entrant, one submission.
 
 Every read is answered from the derived tables (contest/derived.py) and reads only the rows it
 shows: a board page, a page of history, one submission and its events. Their cost does not grow
 with the contest's history. Each read first checks that the tables reflect the last event (two
 index lookups); a contest whose tables are behind (written by an older release) is rebuilt once.
 The full :class:`Standings` (every submission) is for exports and organiser commands only.
+
+A contest has one or more boards (contest/boards.py), each ranking the same judgements by its
+own rules. Every read of standings takes ``board``: a board's name, or None for the first (the
+contest's main board); an unknown name is ``BoardNotFound`` (contest/errors.py). :func:`boards` lists them,
+:func:`summaries` gives each one's leader and record, and :func:`submission_detail` gives a
+submission's status and place on every board.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from imagegolf.contest import board_store
+from imagegolf.contest.boards import Board
 from imagegolf.contest.derived import from_row, is_current, rebuild_if_stale
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
 from imagegolf.contest.judged import JudgedData
@@ -135,40 +143,63 @@ class Page:
 class BoardView:
     contest: Contest
     version: Version
-    totals: Totals
+    totals: Totals  # of this board
     page: Page
     rows: tuple[BoardRow, ...]  # this page's entrants, by place
     unranked: tuple[SubmissionState, ...]  # the latest submission of entrants not on the board
     records: tuple[RecordPoint, ...]  # the newest records, oldest first
     latest: tuple[EventRow, ...]  # the newest events, newest first
+    board: Board  # which board, and its rules
 
 
 @dataclass(frozen=True)
 class EntrantView:
     contest: Contest
     entrant: str
-    row: BoardRow | None  # their place and best, if ranked
+    row: BoardRow | None  # their place and best on the board, if ranked
     page: Page
     states: tuple[SubmissionState, ...]  # this page of their history, first seen first
+    board: Board
+
+
+@dataclass(frozen=True)
+class Placing:
+    """A submission on one board: its status there, and its place if it is its entrant's best."""
+
+    board: Board
+    state: SubmissionState
+    place: int | None
 
 
 @dataclass(frozen=True)
 class SubmissionDetail:
     contest: Contest
-    state: SubmissionState
+    state: SubmissionState  # on the first board
     judgement: JudgedData | None  # the whole judgement in effect (runs, layers, notes, entry)
-    place: int | None  # its place, if it is its entrant's ranked best
+    place: int | None  # its place on the first board, if it is its entrant's ranked best
     events: tuple[EventRow, ...]  # this submission's events, oldest first
     same_digest: tuple[int, ...]  # other submissions of the same digest (judged once)
+    boards: tuple[Placing, ...] = ()  # its status and place on every board, in board order
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every submission's state, the board and the timeline (exports, organiser commands)."""
+    """Every submission's state on one board, its board and timeline (exports, organiser commands)."""
 
     contest: Contest
     standings: Standings
     version: Version
+    board: Board
+
+
+@dataclass(frozen=True)
+class BoardSummary:
+    """A board at a glance (the list of boards, tabs): its rules, leader, record and counts."""
+
+    board: Board
+    leader: BoardRow | None  # first place, if anyone is ranked
+    record: RecordPoint | None  # the current record: the newest point of the timeline
+    totals: Totals
 
 
 # reads
@@ -180,15 +211,36 @@ def version(db: Database, contest: Contest) -> Version:
     return db.run(lambda tx: _version(tx, contest), write=False)
 
 
-def board(db: Database, contest: Contest, page: int = 1, *, per_page: int = BOARD_PAGE) -> BoardView:
+def boards(db: Database, contest: Contest) -> tuple[Board, ...]:
+    """The contest's boards, in order: the first is its main board."""
+    return db.run(lambda tx: board_store.load(tx, contest.id), write=False)
+
+
+def board_named(db: Database, contest: Contest, name: str | None = None) -> Board:
+    """The board called ``name`` (None: the first), or :class:`BoardNotFound`."""
+    return db.run(lambda tx: board_store.find(tx, contest.id, name), write=False)
+
+
+def board(
+    db: Database,
+    contest: Contest,
+    page: int = 1,
+    *,
+    per_page: int = BOARD_PAGE,
+    board: str | None = None,
+) -> BoardView:
+    """A page of a board (``board``: its name; None: the first), with its newest records."""
+
     def read(tx: Transaction) -> BoardView:
+        rules = board_store.find(tx, contest.id, board)
+        name = rules.name
         running = q.running_submissions(tx, contest.id)
-        totals = _totals(tx, contest)
+        totals = _totals(tx, contest, name)
         paging = _page(page, per_page, totals.ranked)
-        entrants = d.board(tx, contest.id, first_place=paging.first, limit=per_page)
-        unranked = d.unranked(tx, contest.id, limit=UNRANKED_SHOWN)
+        entrants = d.board(tx, contest.id, name, first_place=paging.first, limit=per_page)
+        unranked = d.unranked(tx, contest.id, name, limit=UNRANKED_SHOWN)
         ids = [e.best for e in entrants if e.best is not None] + [e.latest for e in unranked]
-        states = {sid: _state(row, running) for sid, row in d.states(tx, ids).items()}
+        states = {sid: _state(row, running) for sid, row in d.states(tx, name, ids).items()}
         return BoardView(
             contest,
             _version(tx, contest),
@@ -196,41 +248,94 @@ def board(db: Database, contest: Contest, page: int = 1, *, per_page: int = BOAR
             paging,
             tuple(_board_row(e, states) for e in entrants),
             tuple(states[e.latest] for e in unranked),
-            _records(tx, contest, RECORDS_SHOWN),
+            _records(tx, contest, name, RECORDS_SHOWN),
             tuple(q.events(tx, contest.id, limit=LATEST_EVENTS, newest_first=True)),
+            rules,
         )
 
     return _read(db, contest, read)
 
 
-def records(db: Database, contest: Contest) -> tuple[RecordPoint, ...]:
-    return _read(db, contest, lambda tx: _records(tx, contest, None))
+def records(db: Database, contest: Contest, board: str | None = None) -> tuple[RecordPoint, ...]:
+    """A board's whole record timeline, oldest first."""
+
+    def read(tx: Transaction) -> tuple[RecordPoint, ...]:
+        return _records(tx, contest, board_store.find(tx, contest.id, board).name, None)
+
+    return _read(db, contest, read)
+
+
+def records_by_board(db: Database, contest: Contest) -> dict[str, tuple[RecordPoint, ...]]:
+    """Every board's record timeline (a chart of them all), by board name, in board order."""
+
+    def read(tx: Transaction) -> dict[str, tuple[RecordPoint, ...]]:
+        return {b.name: _records(tx, contest, b.name, None) for b in board_store.load(tx, contest.id)}
+
+    return _read(db, contest, read)
+
+
+def summaries(db: Database, contest: Contest) -> tuple[BoardSummary, ...]:
+    """Each board's rules, leader, current record and counts, in board order (a few index
+    lookups per board)."""
+
+    def read(tx: Transaction) -> tuple[BoardSummary, ...]:
+        running = q.running_submissions(tx, contest.id)
+        out = []
+        for rules in board_store.load(tx, contest.id):
+            name = rules.name
+            leader = None
+            top = d.board(tx, contest.id, name, first_place=1, limit=1)
+            if top and top[0].best is not None:
+                best = d.state(tx, top[0].best, name)
+                assert best is not None
+                leader = _board_row(top[0], {top[0].best: _state(best, running)})
+            newest = _records(tx, contest, name, 1)
+            record = newest[-1] if newest else None
+            out.append(BoardSummary(rules, leader, record, _totals(tx, contest, name)))
+        return tuple(out)
+
+    return _read(db, contest, read)
 
 
 def entrant(
-    db: Database, contest: Contest, name: str, page: int = 1, *, per_page: int = HISTORY_PAGE
+    db: Database,
+    contest: Contest,
+    name: str,
+    page: int = 1,
+    *,
+    per_page: int = HISTORY_PAGE,
+    board: str | None = None,
 ) -> EntrantView:
+    """A page of one entrant's submissions with their states on a board, and their place there."""
+
     def read(tx: Transaction) -> EntrantView:
-        found = d.entrant(tx, contest.id, name)
+        rules = board_store.find(tx, contest.id, board)
+        found = d.entrant(tx, contest.id, rules.name, name)
         if found is None:
             raise SubmissionNotFound(f"{name!r} has made no submission", hint="see the board")
         running = q.running_submissions(tx, contest.id)
         paging = _page(page, per_page, found.submissions)
         # A page of one entrant's history: an index range of (entrant, first seen, id), bounded
         # by the entrant's own history (the hourly limit times the contest's length).
-        rows = d.states_in_order(tx, contest.id, entrant=name, offset=paging.first - 1, limit=paging.size)
+        rows = d.states_in_order(
+            tx, contest.id, rules.name, entrant=name, offset=paging.first - 1, limit=paging.size
+        )
         row = None
         if found.best is not None:
-            best = d.state(tx, found.best)
+            best = d.state(tx, found.best, rules.name)
             assert best is not None
             row = _board_row(found, {found.best: _state(best, running)})
-        return EntrantView(contest, name, row, paging, tuple(_state(r, running) for r in rows))
+        return EntrantView(contest, name, row, paging, tuple(_state(r, running) for r in rows), rules)
 
     return _read(db, contest, read)
 
 
-def totals(db: Database, contest: Contest) -> tuple[Totals, Version]:
-    return _read(db, contest, lambda tx: (_totals(tx, contest), _version(tx, contest)))
+def totals(db: Database, contest: Contest, board: str | None = None) -> tuple[Totals, Version]:
+    def read(tx: Transaction) -> tuple[Totals, Version]:
+        name = board_store.find(tx, contest.id, board).name
+        return _totals(tx, contest, name), _version(tx, contest)
+
+    return _read(db, contest, read)
 
 
 @dataclass(frozen=True)
@@ -240,54 +345,75 @@ class SubmissionsPage:
 
 
 def submissions(
-    db: Database, contest: Contest, *, after: int | None = None, limit: int = HISTORY_PAGE
+    db: Database,
+    contest: Contest,
+    *,
+    after: int | None = None,
+    limit: int = HISTORY_PAGE,
+    board: str | None = None,
 ) -> SubmissionsPage:
-    """Submissions first seen first, after the one with id ``after`` (a cursor), at most ``limit``."""
+    """Submissions first seen first, after the one with id ``after`` (a cursor), at most ``limit``,
+    with their states and places on a board."""
 
     def read(tx: Transaction) -> SubmissionsPage:
+        name = board_store.find(tx, contest.id, board).name
         cursor = None
         if after is not None:
-            found = d.state(tx, after)
+            found = d.state(tx, after, name)
             if found is None or found.submission.contest_id != contest.id:
                 raise SubmissionNotFound(f"no submission #{after}")
             cursor = found.submission.order
         running = q.running_submissions(tx, contest.id)
-        rows = d.states_in_order(tx, contest.id, after=cursor, limit=limit)
-        places = d.places_of(tx, contest.id, [r.submission.id for r in rows])
+        rows = d.states_in_order(tx, contest.id, name, after=cursor, limit=limit)
+        places = d.places_of(tx, contest.id, name, [r.submission.id for r in rows])
         return SubmissionsPage(tuple(_state(r, running) for r in rows), places)
 
     return _read(db, contest, read)
 
 
 def submission_detail(db: Database, contest: Contest, key: str | int) -> SubmissionDetail:
-    """A submission by id, or by digest (the earliest submission of that digest)."""
+    """A submission by id, or by digest (the earliest submission of that digest), with its
+    status and place on every board."""
 
     def read(tx: Transaction) -> SubmissionDetail:
-        row = _find(tx, contest, key)
-        state = _state(row, q.running_submissions(tx, contest.id))
+        every = board_store.load(tx, contest.id)
+        row = _find(tx, contest, key, every[0].name)
+        running = q.running_submissions(tx, contest.id)
+        state = _state(row, running)
         judgement = None
         if state.judged_event is not None:
             event = q.event(tx, state.judged_event)
             judgement = JudgedData.from_json(event.data) if event is not None else None
-        summary = d.entrant(tx, contest.id, row.submission.entrant)
-        place = summary.place if summary is not None and summary.best == row.submission.id else None
-        events = q.events(tx, contest.id, submission_id=row.submission.id)
+        sid = row.submission.id
+        on_boards = d.states_on_every_board(tx, sid)
+        summaries = d.entrant_on_every_board(tx, contest.id, row.submission.entrant)
+        placings = []
+        for rules in every:
+            found = on_boards.get(rules.name)
+            if found is None:  # the tables are current (read above): every board has every row
+                continue
+            summary = summaries.get(rules.name)
+            place = summary.place if summary is not None and summary.best == sid else None
+            placings.append(Placing(rules, _state(found, running), place))
+        events = q.events(tx, contest.id, submission_id=sid)
         twins = tuple(
-            s.id
-            for s in q.submissions_with_digest(tx, contest.id, row.submission.digest)
-            if s.id != row.submission.id
+            s.id for s in q.submissions_with_digest(tx, contest.id, row.submission.digest) if s.id != sid
         )
-        return SubmissionDetail(contest, state, judgement, place, tuple(events), twins)
+        place = placings[0].place if placings else None
+        return SubmissionDetail(contest, state, judgement, place, tuple(events), twins, tuple(placings))
 
     return _read(db, contest, read)
 
 
-def states_of(db: Database, contest: Contest, ids: Iterable[int]) -> dict[int, SubmissionState]:
-    """The states of some submissions (those a list of events names), by id."""
+def states_of(
+    db: Database, contest: Contest, ids: Iterable[int], board: str | None = None
+) -> dict[int, SubmissionState]:
+    """The states of some submissions (those a list of events names) on a board, by id."""
 
     def read(tx: Transaction) -> dict[int, SubmissionState]:
+        name = board_store.find(tx, contest.id, board).name
         running = q.running_submissions(tx, contest.id)
-        rows = d.states(tx, set(ids))
+        rows = d.states(tx, name, set(ids))
         mine = {sid: row for sid, row in rows.items() if row.submission.contest_id == contest.id}
         return {sid: _state(row, running) for sid, row in mine.items()}
 
@@ -295,17 +421,25 @@ def states_of(db: Database, contest: Contest, ids: Iterable[int]) -> dict[int, S
 
 
 def find(db: Database, contest: Contest, key: str | int) -> SubmissionState:
-    return _read(db, contest, lambda tx: from_row(_find(tx, contest, key)))
+    """A submission by id or digest, with its state on the first board (a disqualification, the
+    window and the queue are the same on every board)."""
+
+    def read(tx: Transaction) -> SubmissionState:
+        return from_row(_find(tx, contest, key, board_store.first(tx, contest.id).name))
+
+    return _read(db, contest, read)
 
 
 def find_all(db: Database, contest: Contest, key: str) -> tuple[SubmissionState, ...]:
-    """Every submission a key names: by id, one; by digest, each submission of that digest."""
+    """Every submission a key names: by id, one; by digest, each submission of that digest (their
+    states on the first board)."""
 
     def read(tx: Transaction) -> tuple[SubmissionState, ...]:
-        first = _find(tx, contest, key)
+        name = board_store.first(tx, contest.id).name
+        first = _find(tx, contest, key, name)
         if str(key).isdigit():
             return (from_row(first),)
-        twins = d.states_with_digest_prefix(tx, contest.id, str(first.submission.digest), 10_000)
+        twins = d.states_with_digest_prefix(tx, contest.id, name, str(first.submission.digest), 10_000)
         return tuple(from_row(r) for r in twins)
 
     return _read(db, contest, read)
@@ -319,12 +453,12 @@ def select(db: Database, contest: Contest, keys: list[str] | None) -> tuple[Subm
     return tuple(s for s in everything if s.judged_event is not None)
 
 
-def _find(tx: Transaction, contest: Contest, key: str | int) -> StateRow:
+def _find(tx: Transaction, contest: Contest, key: str | int, board: str) -> StateRow:
     text = str(key).strip()
     if text.isascii() and text.isdigit():  # not str.isdigit alone: "²" is a digit to it, not to int()
         if len(text) > 19 or int(text) > 2**62:  # beyond any id: the databases' integers are 64-bit
             raise SubmissionNotFound(f"no submission #{text[:30]}")
-        found = d.state(tx, int(text))
+        found = d.state(tx, int(text), board)
         if found is None or found.submission.contest_id != contest.id:
             raise SubmissionNotFound(f"no submission #{text}")
         return found
@@ -334,7 +468,7 @@ def _find(tx: Transaction, contest: Contest, key: str | int) -> StateRow:
             f"{text!r} is neither a submission id nor a digest",
             hint="give #ID or at least 4 hex digits of sha256:…",
         )
-    matches = d.states_with_digest_prefix(tx, contest.id, prefix, 100)
+    matches = d.states_with_digest_prefix(tx, contest.id, board, prefix, 100)
     if not matches:
         raise SubmissionNotFound(f"no submission with digest {text}", hint="see `imagegolf contest board`")
     if len({m.submission.digest for m in matches}) > 1:
@@ -360,29 +494,32 @@ def events(
     )
 
 
-def snapshot(db: Database, contest: Contest) -> Snapshot:
-    """Every submission's state with the board and timeline (for exports: reads all of them)."""
+def snapshot(db: Database, contest: Contest, board: str | None = None) -> Snapshot:
+    """Every submission's state on a board with its board and timeline (for exports: reads all
+    of them)."""
 
     def read(tx: Transaction) -> Snapshot:
+        rules = board_store.find(tx, contest.id, board)
+        name = rules.name
         running = q.running_submissions(tx, contest.id)
-        states = tuple(_state(r, running) for r in d.states_in_order(tx, contest.id))
+        states = tuple(_state(r, running) for r in d.states_in_order(tx, contest.id, name))
         by_id = {s.submission.id: s for s in states}
-        everyone = d.all_entrants(tx, contest.id)
+        everyone = d.all_entrants(tx, contest.id, name)
         ranked = sorted((e for e in everyone if e.place is not None), key=lambda e: e.place or 0)
         standings = Standings(
-            contest.metric,
+            rules.metric,
             states,
             tuple(_board_row(e, by_id) for e in ranked),
             tuple(e.entrant for e in everyone if e.place is None),
-            _records(tx, contest, None),
+            _records(tx, contest, name, None),
         )
-        return Snapshot(contest, standings, _version(tx, contest))
+        return Snapshot(contest, standings, _version(tx, contest), rules)
 
     return _read(db, contest, read)
 
 
-def standings(db: Database, contest: Contest) -> Standings:
-    return snapshot(db, contest).standings
+def standings(db: Database, contest: Contest, board: str | None = None) -> Standings:
+    return snapshot(db, contest, board).standings
 
 
 # helpers
@@ -404,9 +541,9 @@ def _board_row(entrant: EntrantRow, states: dict[int, SubmissionState]) -> Board
     )
 
 
-def _records(tx: Transaction, contest: Contest, limit: int | None) -> tuple[RecordPoint, ...]:
-    ids = d.record_ids(tx, contest.id, limit=None if limit is None else limit + 1)
-    rows = d.states(tx, ids)
+def _records(tx: Transaction, contest: Contest, board: str, limit: int | None) -> tuple[RecordPoint, ...]:
+    ids = d.record_ids(tx, contest.id, board, limit=None if limit is None else limit + 1)
+    rows = d.states(tx, board, ids)
     points: list[RecordPoint] = []
     previous = None
     for sid in ids:
@@ -416,10 +553,11 @@ def _records(tx: Transaction, contest: Contest, limit: int | None) -> tuple[Reco
     return tuple(points[-limit:] if limit is not None else points)
 
 
-def _totals(tx: Transaction, contest: Contest) -> Totals:
-    meta = d.meta(tx, contest.id)
+def _totals(tx: Transaction, contest: Contest, board: str) -> Totals:
+    meta = d.meta(tx, contest.id, board)
     assert meta is not None  # _read made sure
-    return Totals(meta.submissions, meta.entrants, meta.ranked, meta.pending, d.record_count(tx, contest.id))
+    records = d.record_count(tx, contest.id, board)
+    return Totals(meta.submissions, meta.entrants, meta.ranked, meta.pending, records)
 
 
 def _version(tx: Transaction, contest: Contest) -> Version:

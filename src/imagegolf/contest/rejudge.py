@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from imagegolf.contest import derived
+from imagegolf.contest import board_store, derived
 from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import judge_digest
 from imagegolf.contest.model import Contest
@@ -57,10 +57,11 @@ def rejudge(
     return changes
 
 
-def preview(db: Database, contest: Contest, changes: list[Change]) -> Standings:
-    """The standings as they would be with ``changes`` applied."""
+def preview(db: Database, contest: Contest, changes: list[Change], board: str | None = None) -> Standings:
+    """A board's standings (None: the first board's) as they would be with ``changes`` applied."""
 
     def read(tx: Transaction) -> Standings:
+        rules = board_store.find(tx, contest.id, board)
         events = q.events(tx, contest.id)
         next_id = max((e.id for e in events), default=0) + 1
         at = dt.datetime.now(dt.UTC)
@@ -78,7 +79,7 @@ def preview(db: Database, contest: Contest, changes: list[Change]) -> Standings:
             for n, c in enumerate(changes)
         ]
         running = q.running_submissions(tx, contest.id)
-        return derive(q.submissions(tx, contest.id), events + extra, contest.metric, running)
+        return derive(q.submissions(tx, contest.id), events + extra, rules, running)
 
     return db.run(read, write=False)
 

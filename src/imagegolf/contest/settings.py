@@ -5,11 +5,12 @@ Each change is validated as ``contest init`` validates it, written to the contes
 recorded as ONE ``settings_changed`` event, ``{"changes": {setting: [old, new]}}``, in the same
 transaction. What each change moves:
 
-- ``metric``: the board is ranked again at once (the derived tables are rebuilt from the events
-  in that transaction: every submission's size is its judgement's size by the new metric);
+- ``metric``: the contest's first (main) board is ranked again at once (its derived rows are
+  rebuilt from the events in that transaction: every submission's size is its judgement's size
+  by the new metric); the other boards keep their own metrics (``contest board``);
 - the window (``starts_at``, ``ends_at``), ``identity`` and the hourly limit: pushes seen from now
   on; what was recorded keeps its status;
-- ``platform``, ``runs``, ``timeout_s``, ``cross_check``: what is judged next; a submission
+- ``platform``, ``runs``, ``timeout_s``, ``cross_check``, ``runtime``: what is judged next; a submission
   judged already keeps its verdict until it is judged again (``contest rejudge``);
 - ``freeze_at``: when the public board freezes (docs/contest.md, "The freeze"). Setting it
   again after an unfreeze freezes again.
@@ -22,18 +23,19 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from imagegolf.contest import derived
+from imagegolf.contest import board_store, derived
 from imagegolf.contest.model import METRICS, Contest, check_freeze, check_identity, parse_moment
 from imagegolf.db import Database, Transaction
 from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.clock import format_time, now, parse_time
 from imagegolf.db.records import EventKind
+from imagegolf.engine.runtimes import check_runtime
 from imagegolf.errors import UsageError
 from imagegolf.judge.options import MAX_RUNS
 from imagegolf.platform import Platform
 
-LIMITS = ("per_entrant_per_hour", "runs", "timeout_s", "cross_check")
+LIMITS = ("per_entrant_per_hour", "runs", "timeout_s", "cross_check", "runtime")
 SETTINGS = ("metric", "platform", "starts_at", "ends_at", "freeze_at", "identity", *LIMITS)
 # The option of `contest set` (and `contest init`) that sets each, for messages.
 FLAGS = {
@@ -47,6 +49,7 @@ FLAGS = {
     "runs": "--runs",
     "timeout_s": "--timeout",
     "cross_check": "--cross-check",
+    "runtime": "--runtime",
 }
 _TIMES = ("starts_at", "ends_at", "freeze_at")
 
@@ -88,7 +91,7 @@ def apply_settings(db: Database, contest: Contest, changes: dict[str, Any], *, a
         raise UsageError(f"unknown settings: {', '.join(unknown)} (known: {', '.join(SETTINGS)})")
 
     def write(tx: Transaction) -> SettingsChange:
-        d.meta(tx, contest.id, lock=True)  # one change of this contest at a time (PostgreSQL)
+        d.metas(tx, contest.id, lock=True)  # one change of this contest at a time (PostgreSQL)
         row = q.contest_by_id(tx, contest.id)
         assert row is not None
         current = Contest.from_row(row)  # the row as it is now, not as the caller last read it
@@ -107,12 +110,15 @@ def apply_settings(db: Database, contest: Contest, changes: dict[str, Any], *, a
             columns["unfrozen_at"] = None  # a new freeze time: the board freezes again
             diff["unfrozen_at"] = [_stored(current.unfrozen_at), None]
         q.update_contest(tx, contest.id, **columns)
+        main = board_store.first(tx, contest.id)
+        if "metric" in diff:  # the contest's metric is its first board's
+            q.set_board_metric(tx, contest.id, main.name, after["metric"])
         fresh = q.contest_by_id(tx, contest.id)
         assert fresh is not None
         updated = Contest.from_row(fresh)
         derived.record(tx, updated, EventKind.SETTINGS_CHANGED, actor, {"changes": diff})
-        if "metric" in diff:  # every size on the board is another number now: rank again
-            derived.rebuild(tx, updated)
+        if "metric" in diff:  # every size on that board is another number now: rank it again
+            derived.build_board(tx, updated, board_store.find(tx, contest.id, main.name))
         return SettingsChange(updated, diff)
 
     return db.run(write)
@@ -123,7 +129,7 @@ def unfreeze(db: Database, contest: Contest, *, actor: str, at: dt.datetime | No
     submissions first seen after the freeze. Recorded as an ``unfrozen`` event."""
 
     def write(tx: Transaction) -> Contest:
-        d.meta(tx, contest.id, lock=True)
+        d.metas(tx, contest.id, lock=True)
         row = q.contest_by_id(tx, contest.id)
         assert row is not None
         current = Contest.from_row(row)
@@ -161,8 +167,11 @@ def advice(change: SettingsChange) -> list[str]:
     contest, changed = change.contest, set(change.changes)
     lines = []
     if "metric" in changed:
-        lines.append(f"the board is ranked by {contest.metric} now (re-ranked from the judgements on record)")
-    judging = sorted(changed & {"platform", "runs", "timeout_s", "cross_check"})
+        lines.append(
+            f"the first board is ranked by {contest.metric} now (re-ranked from the judgements on "
+            "record); the other boards keep their metrics (`imagegolf contest board list`)"
+        )
+    judging = sorted(changed & {"platform", "runs", "timeout_s", "cross_check", "runtime"})
     if judging:
         lines.append(
             f"{', '.join(judging)}: applies to what is judged next; submissions judged already keep "
@@ -207,6 +216,10 @@ def _check(name: str, value: Any, contest: Contest) -> Any:
             raise UsageError(f"{flag}: give tag or registry-user")
         who, _ = check_identity(value, contest.repositories.value)
         return who.value
+    if name == "runtime":
+        if not isinstance(value, str):
+            raise UsageError(f"{flag}: give runc or runsc")
+        return check_runtime(value, flag)
     if name == "cross_check":
         if not isinstance(value, bool):
             raise UsageError(f"{flag}: give true or false")

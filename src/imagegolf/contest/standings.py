@@ -4,6 +4,10 @@ Pure: rows in, values out. This is the reference: the derived tables the databas
 date (contest/derived.py) must always equal what :func:`derive` computes from the events alone
 (a property-based test holds them to it). The rules (docs/contest.md):
 
+- a contest ranks its judgements on each of its boards (contest/boards.py); :func:`derive` gives
+  one board's standings, and every rule below is that board's: a judgement's verdict, reason and
+  size are :func:`~imagegolf.contest.boards.on_board`'s, and the duplicate rule runs among the
+  submissions accepted on that board;
 - a submission's judgement is its latest ``judged`` or ``rejudged`` event; ``disqualified`` wins
   over any judgement until a later ``reinstated`` undoes it; a disqualified submission does not
   rank, but an image the judge accepted stays the original of later copies (disqualifying it
@@ -11,7 +15,7 @@ date (contest/derived.py) must always equal what :func:`derive` computes from th
 - an ACCEPTED image whose manifest digest or any layer digest equals an earlier accepted image of
   another entrant is REJECTED_IMAGE as a duplicate of that one ("earlier": first seen earlier,
   then the lower id); a duplicate is nobody's original;
-- an entrant's best is their smallest accepted submission by the contest's metric; ties go to the
+- an entrant's best is their smallest accepted submission by the board's metric; ties go to the
   one first seen earlier, between entrants as within one entrant's submissions;
 - the record timeline steps down each time an accepted submission is strictly smaller than every
   one seen before it.
@@ -24,6 +28,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from imagegolf.contest.boards import Board, on_board
 from imagegolf.contest.judged import JudgedData
 from imagegolf.db.records import EventKind, EventRow, SubmissionRow
 from imagegolf.digest import Digest
@@ -88,9 +93,9 @@ class SubmissionState:
     submission: SubmissionRow
     status: Status
     reason: str
-    verdict: Verdict | None = None  # the judge's own verdict, before the contest's rules
+    verdict: Verdict | None = None  # the judge's own verdict, before the board's and contest's rules
     metrics: Mapping[str, int] | None = None  # every size the judge measured
-    size: int | None = None  # the contest's metric
+    size: int | None = None  # the board's metric
     judged_at: dt.datetime | None = None
     judged_event: int | None = None  # the event whose judgement is in effect (its full data)
     duplicate_of: int | None = None  # the submission this one copies
@@ -174,21 +179,34 @@ class Copy:
     manifest: bool  # the manifests are equal (else a layer is)
 
 
+MAIN = "main"  # the board of a contest from before boards (and of a bare metric, below)
+
+
+def rules_of(board: Board | str) -> Board:
+    """A board; a bare metric is the one board every contest had before boards: that metric, the
+    message from anywhere, exit 0, every platform (the judge's verdict unchanged)."""
+    return board if isinstance(board, Board) else Board(MAIN, board)
+
+
 def derive(
     submissions: Iterable[SubmissionRow],
     events: Iterable[EventRow],
-    metric: str,
+    board: Board | str,
     running: frozenset[int] = frozenset(),
 ) -> Standings:
-    """The standings from the events alone; ``running``: the submissions a worker is judging now."""
+    """One board's standings from the events alone (``board``: a Board, or a bare metric: see
+    :func:`rules_of`); ``running``: the submissions a worker is judging now."""
+    rules = rules_of(board)
     ordered = sorted(submissions, key=lambda s: s.order)
     by_submission: dict[int, list[EventRow]] = {}
     for event in sorted(events, key=lambda e: e.id):
         if event.submission_id is not None:
             by_submission.setdefault(event.submission_id, []).append(event)
-    bases = [base_state(s, by_submission.get(s.id, []), metric) for s in ordered]
-    copies = find_copies(candidate for state, judged in bases if (candidate := as_candidate(state, judged)))
-    return settle([state for state, _judged in bases], copies, metric, running)
+    bases = [base_state(s, by_submission.get(s.id, []), rules) for s in ordered]
+    copies = find_copies(
+        candidate for state, judged in bases if (candidate := as_candidate(state, judged, rules))
+    )
+    return settle([state for state, _judged in bases], copies, rules.metric, running)
 
 
 def settle(
@@ -201,21 +219,24 @@ def settle(
 
 
 def base_state(
-    submission: SubmissionRow, events: list[EventRow], metric: str
+    submission: SubmissionRow, events: list[EventRow], board: Board | str
 ) -> tuple[SubmissionState, JudgedData | None]:
-    """A submission's status from its own events (oldest first), before the duplicate rule and
-    without its job's state; and the judgement in effect."""
+    """A submission's status on a board from its own events (oldest first), before the duplicate
+    rule and without its job's state; and the judgement in effect."""
+    rules = rules_of(board)
     judged = next((e for e in reversed(events) if e.kind in JUDGED_KINDS), None)
     judgement = JudgedData.from_json(judged.data) if judged is not None else None
     state = SubmissionState(submission, Status.QUEUED, "")
     if judged is not None and judgement is not None:
+        seen = on_board(rules, judgement)  # the board's verdict and reason
         state = replace(
             state,
-            status=Status.of(judgement.verdict),
-            reason=judgement.reason,
+            status=Status.of(seen.verdict),
+            reason=seen.reason,
             verdict=judgement.verdict,
             metrics=judgement.metrics,
-            size=judgement.metric(metric),
+            # Shown whatever the verdict, as the judge measured it; ranked only when accepted.
+            size=judgement.metric(rules.metric),
             judged_at=judged.at,
             judged_event=judged.id,
         )
@@ -242,10 +263,14 @@ def base_state(
     return SubmissionState(submission, Status.QUEUED, reason), None
 
 
-def as_candidate(state: SubmissionState, judgement: JudgedData | None) -> Candidate | None:
-    """The submission as an original or a copy, when the judge accepted it (disqualified or not:
-    a disqualified original still makes its copies duplicates)."""
-    if state.verdict is not Verdict.ACCEPTED or judgement is None:
+def as_candidate(
+    state: SubmissionState, judgement: JudgedData | None, board: Board | str
+) -> Candidate | None:
+    """The submission as an original or a copy, when it is accepted on the board (disqualified
+    or not: a disqualified original still makes its copies duplicates)."""
+    if judgement is None or state.judged_event is None:
+        return None
+    if on_board(rules_of(board), judgement).verdict is not Verdict.ACCEPTED:
         return None
     return Candidate(state.submission, unique(judgement.fingerprints(state.submission.digest)))
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from imagegolf.contest import derived
+from imagegolf.contest import board_store, derived
 from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import TRANSIENT, internal_error, judge_digest
 from imagegolf.contest.model import Contest
@@ -226,7 +226,7 @@ class Worker:
             if not q.finish_job(tx, claim.id, self.name):
                 return None
             derived.record(tx, contest, kind, self.name, data.to_json(), submission=submission)
-            state = d.state(tx, submission.id)
+            state = d.state(tx, submission.id, board_store.first(tx, contest.id).name)  # the main board's
             return data.verdict.value if state is None else status_label(state.status, state.duplicate_of)
 
         status = self.db.run(write)

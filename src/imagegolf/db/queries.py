@@ -7,7 +7,7 @@ from typing import Any
 
 from imagegolf.db.clock import Moment, later, now, stored_time
 from imagegolf.db.connection import Transaction
-from imagegolf.db.records import ContestRow, EventKind, EventRow, JobClaim, SubmissionRow
+from imagegolf.db.records import BoardRecord, ContestRow, EventKind, EventRow, JobClaim, SubmissionRow
 from imagegolf.digest import Digest
 
 _SUBMISSION = "id, contest_id, entrant, tag, digest, first_seen, via"
@@ -58,6 +58,38 @@ def update_contest(tx: Transaction, contest_id: int, **fields: Any) -> None:
         fields["limits"] = _json(fields["limits"])
     assignments = ", ".join(f"{name} = ?" for name in fields)
     tx.execute(f"UPDATE contests SET {assignments} WHERE id = ?", [*fields.values(), contest_id])
+
+
+# boards (several rankings of one contest's judgements)
+
+_BOARD = "name, title, metric, message, exit, platforms, position"
+
+
+def boards(tx: Transaction, contest_id: int) -> list[BoardRecord]:
+    """The contest's boards in order: the first is its main board."""
+    rows = tx.query(
+        f"SELECT {_BOARD} FROM boards WHERE contest_id = ? ORDER BY position, name", (contest_id,)
+    )
+    return [BoardRecord.from_row(r) for r in rows]
+
+
+def insert_board(tx: Transaction, contest_id: int, board: BoardRecord) -> bool:
+    """Add a board; False when the contest already has one of that name."""
+    added = tx.execute(
+        f"INSERT INTO boards (contest_id, {_BOARD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (contest_id, name) DO NOTHING",
+        (contest_id, board.name, board.title, board.metric, board.message, board.exit,
+         board.platforms, board.position),
+    )  # fmt: skip
+    return added > 0
+
+
+def delete_board(tx: Transaction, contest_id: int, name: str) -> bool:
+    return tx.execute("DELETE FROM boards WHERE contest_id = ? AND name = ?", (contest_id, name)) > 0
+
+
+def set_board_metric(tx: Transaction, contest_id: int, name: str, metric: str) -> None:
+    tx.execute("UPDATE boards SET metric = ? WHERE contest_id = ? AND name = ?", (metric, contest_id, name))
 
 
 # registry accounts and the token server's key

@@ -30,6 +30,8 @@ class EventKind(enum.StrEnum):
     UNFROZEN = "unfrozen"  # the organiser showed the final board before the end
     ENTRANT_ADDED = "entrant_added"  # a registry account was made for an entrant
     ENTRANT_REMOVED = "entrant_removed"
+    BOARD_ADDED = "board_added"  # `contest board add`: {"board": the board's rules}
+    BOARD_REMOVED = "board_removed"
     ADMIN = "admin"  # an organiser's action, for the record
 
 
@@ -148,10 +150,11 @@ class StateRow:
     judged_event: int | None
     duplicate_of: int | None
     ranked: bool
+    board: str = ""  # which of the contest's boards this state is on (each has its own)
 
     COLUMNS = (
         "submission_id, contest_id, entrant, tag, digest, first_seen, via, status, reason, verdict, "
-        "size, metrics, judged_at, judged_event, duplicate_of, ranked"
+        "size, metrics, judged_at, judged_event, duplicate_of, ranked, board"
     )
 
     @classmethod
@@ -168,6 +171,7 @@ class StateRow:
             None if row["judged_event"] is None else int(row["judged_event"]),
             None if row["duplicate_of"] is None else int(row["duplicate_of"]),
             bool(row["ranked"]),
+            str(row["board"]),
         )
 
     def values(self) -> tuple[Any, ...]:
@@ -178,7 +182,27 @@ class StateRow:
             self.status, self.reason, self.verdict, self.size,
             None if self.metrics is None else json.dumps(self.metrics, sort_keys=True),
             None if self.judged_at is None else format_time(self.judged_at),
-            self.judged_event, self.duplicate_of, int(self.ranked),
+            self.judged_event, self.duplicate_of, int(self.ranked), self.board,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BoardRecord:
+    """One of a contest's boards as stored (contest/boards.py's ``Board`` is the value)."""
+
+    name: str
+    title: str
+    metric: str
+    message: str  # files | anywhere
+    exit: str  # zero | any
+    platforms: str  # comma-separated; empty: every platform the contest judges
+    position: int  # the boards in order; the first is the contest's main board
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> BoardRecord:
+        return cls(
+            str(row["name"]), str(row["title"]), str(row["metric"]), str(row["message"]),
+            str(row["exit"]), str(row["platforms"]), int(row["position"]),
         )  # fmt: skip
 
 

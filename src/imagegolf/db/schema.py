@@ -260,8 +260,161 @@ MIGRATIONS: tuple[Migration, ...] = (
                 created_at TEXT NOT NULL)""",
         ),
     ),
+    Migration(
+        4,
+        "boards: several rankings of one contest's judgements; the derived tables per board",
+        (
+            # A board is a metric plus filters (contest/boards.py); the first by position is the
+            # contest's main board (contests.metric is its metric).
+            """CREATE TABLE boards (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                name TEXT NOT NULL,
+                title TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                message TEXT NOT NULL,
+                exit TEXT NOT NULL,
+                platforms TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                PRIMARY KEY (contest_id, name))""",
+            # Every contest so far had one board: today's rules (anywhere, exit 0, every platform).
+            """INSERT INTO boards (contest_id, name, title, metric, message, exit, platforms, position)
+               SELECT id, 'main', '', metric, 'anywhere', 'zero', '', 0 FROM contests""",
+            # The derived tables gain the board in their keys. They are a cache of the events:
+            # dropped here, rebuilt from the events on first use (derived.rebuild_if_stale).
+            "DROP TABLE records",
+            "DROP TABLE entrant_best",
+            "DROP TABLE fingerprints",
+            "DROP TABLE submission_states",
+            "DROP TABLE standings_meta",
+            """CREATE TABLE standings_meta (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                board TEXT NOT NULL,
+                applied_event BIGINT NOT NULL,
+                submissions BIGINT NOT NULL,
+                pending BIGINT NOT NULL,
+                ranked BIGINT NOT NULL,
+                entrants BIGINT NOT NULL,
+                PRIMARY KEY (contest_id, board))""",
+            """CREATE TABLE submission_states (
+                submission_id INTEGER NOT NULL REFERENCES submissions(id),
+                board TEXT NOT NULL,
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                entrant TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                first_seen TEXT NOT NULL,
+                via TEXT NOT NULL,
+                status TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                verdict TEXT,
+                size BIGINT,
+                metrics TEXT,
+                judged_at TEXT,
+                judged_event BIGINT,
+                duplicate_of INTEGER,
+                ranked INTEGER NOT NULL,
+                PRIMARY KEY (submission_id, board))""",
+            "CREATE INDEX states_in_order ON submission_states "
+            "(contest_id, board, first_seen, submission_id)",
+            "CREATE INDEX states_by_entrant ON submission_states "
+            "(contest_id, board, entrant, first_seen, submission_id)",
+            "CREATE INDEX states_best ON submission_states "
+            "(contest_id, board, entrant, ranked, size, first_seen, submission_id)",
+            "CREATE INDEX states_ranked ON submission_states "
+            "(contest_id, board, ranked, first_seen, submission_id)",
+            "CREATE INDEX states_by_digest ON submission_states (contest_id, board, digest)",
+            """CREATE TABLE fingerprints (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                board TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                submission_id INTEGER NOT NULL REFERENCES submissions(id),
+                position INTEGER NOT NULL,
+                PRIMARY KEY (contest_id, board, fingerprint, submission_id))""",
+            "CREATE INDEX fingerprints_of ON fingerprints (submission_id, board, position)",
+            """CREATE TABLE entrant_best (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                board TEXT NOT NULL,
+                entrant TEXT NOT NULL,
+                joined TEXT NOT NULL,
+                first_submission INTEGER NOT NULL,
+                latest INTEGER NOT NULL,
+                latest_seen TEXT NOT NULL,
+                submissions BIGINT NOT NULL,
+                accepted BIGINT NOT NULL,
+                best INTEGER,
+                size BIGINT,
+                reached TEXT,
+                place INTEGER,
+                PRIMARY KEY (contest_id, board, entrant))""",
+            "CREATE INDEX entrants_by_place ON entrant_best (contest_id, board, place)",
+            "CREATE INDEX entrants_by_best ON entrant_best (contest_id, board, size, reached, best)",
+            "CREATE INDEX entrants_by_joining ON entrant_best (contest_id, board, joined, first_submission)",
+            """CREATE TABLE records (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                board TEXT NOT NULL,
+                submission_id INTEGER NOT NULL REFERENCES submissions(id),
+                first_seen TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                PRIMARY KEY (contest_id, board, submission_id))""",
+            "CREATE INDEX records_in_order ON records (contest_id, board, first_seen, submission_id)",
+        ),
+    ),
+    Migration(
+        5,
+        "outgoing notifications: webhooks and a durable outbox written with the events",
+        (
+            # Where to POST (the URL is a secret: Slack's and Discord's are credentials), in which
+            # format, on which kinds (record, first, verdict) and, for records, which boards
+            # (comma-separated; empty: every board); removed ones stay for the record.
+            """CREATE TABLE webhooks (
+                id {pk},
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                url TEXT NOT NULL,
+                format TEXT NOT NULL,
+                kinds TEXT NOT NULL,
+                boards TEXT NOT NULL,
+                site TEXT,
+                created_at TEXT NOT NULL,
+                removed_at TEXT,
+                retry_at TEXT)""",
+            "CREATE INDEX webhooks_of ON webhooks (contest_id, removed_at)",
+            # One row per (webhook, cause), written in the event's transaction; claimed with a
+            # lease as jobs are (db/notify.py).
+            """CREATE TABLE notify_outbox (
+                id {pk},
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+                event_id BIGINT NOT NULL REFERENCES events(id),
+                kind TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                entrant TEXT,
+                board TEXT,
+                submission_id INTEGER REFERENCES submissions(id),
+                payload TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_at TEXT NOT NULL,
+                lease_owner TEXT,
+                lease_expires TEXT,
+                last_status INTEGER,
+                last_error TEXT,
+                created_at TEXT NOT NULL,
+                delivered_at TEXT)""",
+            "CREATE INDEX notify_due ON notify_outbox (state, next_at, id)",
+            "CREATE INDEX notify_of_webhook ON notify_outbox (webhook_id, kind, entrant)",
+            "CREATE INDEX notify_of_contest ON notify_outbox (contest_id, id)",
+            # Each board's record as the outbox last saw it: a new record is one smaller than this.
+            """CREATE TABLE notify_marks (
+                contest_id INTEGER NOT NULL REFERENCES contests(id),
+                board TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                submission_id INTEGER,
+                size BIGINT,
+                PRIMARY KEY (contest_id, board))""",
+        ),
+    ),
 )
-LATEST = MIGRATIONS[-1].version
+LATEST = max(migration.version for migration in MIGRATIONS)
 
 
 def migrate(database: Database) -> int:
@@ -274,15 +427,17 @@ def migrate(database: Database) -> int:
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        row = tx.one("SELECT MAX(version) AS v FROM schema_migrations")
-        current = int(row["v"]) if row and row["v"] is not None else 0
+        applied = {int(r["version"]) for r in tx.query("SELECT version FROM schema_migrations")}
+        current = max(applied, default=0)
         if current > LATEST:
             raise DatabaseError(
                 f"{database.url}: schema version {current} is newer than this imagegolf ({LATEST})",
                 hint="upgrade imagegolf",
             )
-        for migration in MIGRATIONS:
-            if migration.version > current:
+        # Each migration not applied yet, in order (one numbered below another already applied,
+        # as when two branches each added one, is applied too).
+        for migration in sorted(MIGRATIONS, key=lambda m: m.version):
+            if migration.version not in applied:
                 for statement in migration.statements(tx.dialect):
                     tx.execute(statement)
                 tx.execute(

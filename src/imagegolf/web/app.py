@@ -8,10 +8,11 @@ from fastapi.staticfiles import StaticFiles
 from imagegolf import __version__
 from imagegolf.db import Database
 from imagegolf.registry import RegistryClient
-from imagegolf.web import actions, api, errors, pages, token
+from imagegolf.web import actions, api, board_pages, errors, notify_admin, pages, token
 from imagegolf.web.admin_settings import router as admin_settings_router
 from imagegolf.web.guard import Guard
 from imagegolf.web.render import STATIC, make_environment
+from imagegolf.web.rules_api import router as rules_router
 from imagegolf.web.site import Site
 
 
@@ -42,7 +43,10 @@ def create_app(
     app.include_router(api.router(site))
     app.include_router(actions.router(site))
     app.include_router(admin_settings_router(site))  # settings, reinstate, unfreeze
+    app.include_router(notify_admin.router(site))  # GET /api/admin/notifications: webhooks, deliveries
     app.include_router(token.router(site))  # /auth/token: the registry's token server
+    app.include_router(rules_router(site))  # /api/rules, /api/digests/{digest}: the entrants' client
+    app.include_router(board_pages.router(site, env))  # each board: /, /boards/NAME, timelines, entrants
     app.include_router(pages.router(site, env, app))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Guard)

@@ -61,6 +61,8 @@ KIND_WORDS = {
     "unfrozen": "board unfrozen",
     "entrant_added": "entrant added",
     "entrant_removed": "entrant removed",
+    "board_added": "board added",
+    "board_removed": "board removed",
     "admin": "organiser",
 }
 # The settings `contest set` changes, as a sentence names them.
@@ -80,7 +82,7 @@ SETTING_WORDS = {
 _BY_JUDGE = ("judged", "rejudged", "pull_failed")
 _BY_ORGANISER = (
     "contest_created", "disqualified", "reinstated", "settings_changed", "unfrozen",
-    "entrant_added", "entrant_removed", "admin",
+    "entrant_added", "entrant_removed", "board_added", "board_removed", "admin",
 )  # fmt: skip
 HIDDEN = "result hidden until the end (the board is frozen)"
 
@@ -190,6 +192,10 @@ def event_summary(event: EventRow, state: Any = None) -> str:
         return f"{data.get('entrant')}: {data.get('action', 'account created')}"
     if kind == "entrant_removed":
         return f"{data.get('entrant')}: account removed"
+    if kind in ("board_added", "board_removed"):
+        board = data.get("board") or {}
+        what = "added" if kind == "board_added" else "removed"
+        return f"board {board.get('name')} {what}: {board.get('rules', '')}".rstrip(": ")
     if kind == "admin":
         if data.get("action") == "rejudge queued":
             return f"re-judging queued for {len(data.get('submissions') or [])} submission(s)"

@@ -1,4 +1,6 @@
-"""The HTML pages, rendered on the server; the board's fragment is what the live page swaps in."""
+"""The HTML pages of the contest as a whole, rendered on the server: a submission, the events, the
+rules, the admin page, the API index. Each board's pages (the board and its live fragment, the
+timeline, the entrants) are web/board_pages.py's."""
 
 from __future__ import annotations
 
@@ -6,31 +8,20 @@ from collections.abc import Iterable
 from typing import Any
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import HTMLResponse
 
-from imagegolf.contest import (
-    METRICS,
-    BoardView,
-    Contest,
-    RecordPoint,
-    SubmissionState,
-    Version,
-    submission_detail,
-)
-from imagegolf.contest import board as read_board
-from imagegolf.contest import entrant as read_entrant
+from imagegolf.contest import METRICS, Contest, SubmissionState, Version, submission_detail
 from imagegolf.contest import events as read_events
-from imagegolf.contest import records as read_records
 from imagegolf.contest.frozen import FrozenView
 from imagegolf.contest.reads import states_of
 from imagegolf.contest.settings import freeze_state, settings_of
 from imagegolf.db.clock import format_time
 from imagegolf.db.records import EventRow
 from imagegolf.judge.refusals import REFUSED
+from imagegolf.web.links import links_for
 from imagegolf.web.render import render
-from imagegolf.web.site import Site, variant
-from imagegolf.web.timeline_svg import timeline_svg
+from imagegolf.web.site import Site
 
 EVENTS_PAGE = 100
 MAX_PAGE = 1_000_000  # beyond any contest; a larger number is a 400, not a query
@@ -70,6 +61,20 @@ METRIC_MEANINGS = {
 }
 
 
+def server_times(site: Site, phase: str) -> dict[str, Any]:
+    """What the countdown and the freeze notes need (the server's time: the page counts from it)."""
+    at = site.clock()
+    return {"phase": phase, "now": at, "now_iso": format_time(at)}
+
+
+def event_states(
+    site: Site, contest: Contest, events: Iterable[EventRow], frozen: FrozenView | None
+) -> dict[int, SubmissionState]:
+    """The states of the submissions a list of events names, as the page shows them."""
+    ids = {e.submission_id for e in events if e.submission_id is not None}
+    return frozen.states_of(ids) if frozen is not None else states_of(site.db, contest, ids)
+
+
 def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
     pages = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -82,103 +87,16 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
         phase = site.phase(contest)
         return contest, current, phase, site.frozen(contest, current) if phase == "frozen" else None
 
-    def event_states(
-        contest: Contest, events: Iterable[EventRow], frozen: FrozenView | None
-    ) -> dict[int, SubmissionState]:
-        """The states of the submissions a list of events names, as the page shows them."""
-        ids = {e.submission_id for e in events if e.submission_id is not None}
-        return frozen.states_of(ids) if frozen is not None else states_of(site.db, contest, ids)
-
-    def times(contest: Contest, phase: str) -> dict[str, Any]:
-        """What the countdown and the freeze notes need (the server's time: the page counts from it)."""
-        at = site.clock()
-        return {"phase": phase, "now": at, "now_iso": format_time(at)}
-
-    def board_context(view: BoardView, phase: str, frozen: FrozenView | None) -> dict[str, Any]:
-        return {
-            "contest": view.contest,
-            "view": view,
-            "meanings": STATUS_MEANINGS,
-            "timeline": timeline_svg(view.records, width=560, height=220, title=""),
-            "states": event_states(view.contest, view.latest, frozen),
-            **times(view.contest, phase),
-        }
-
-    def board_answer(request: Request, template: str, number: int, **extra: Any) -> Response:
-        """The board (or its live fragment): 304 if the viewer has this version, else rendered
-        once per version and page and shared by every viewer. The tag names the phase too
-        (frozen, ended): the board changes when the freeze begins or ends, with no event."""
-        contest, current = site.current()  # the counters only: no standings read
-        phase = site.phase(contest)
-        tag = variant(site.public_tag(contest, current), number)
-
-        def fresh() -> bytes:  # once per version, phase and page, whoever asks first
-            frozen = site.frozen(contest, current) if phase == "frozen" else None
-            view = frozen.board(number) if frozen is not None else read_board(site.db, contest, number)
-            return render(env, template, **board_context(view, phase, frozen), etag=tag, **extra).encode()
-
-        # What is rendered is at least as new as the tag (read after it), never older. The
-        # server's time rides on every answer, 304s too: the countdown corrects its clock by it.
-        headers = {"X-Imagegolf-Etag": tag, "X-Imagegolf-Now": format_time(site.clock())}
-        return site.answer_once(request, tag, fresh, "text/html", headers)
-
-    @pages.get("/")
-    def board(request: Request, page_number: int = PageNumber) -> Response:
-        return board_answer(request, "board.html", page_number, nav="board")
-
-    @pages.get("/fragments/board")
-    def board_fragment(request: Request, page_number: int = PageNumber) -> Response:
-        return board_answer(request, "_board.html", page_number)
-
-    def public_records(contest: Contest, frozen: FrozenView | None) -> tuple[RecordPoint, ...]:
-        return frozen.records() if frozen is not None else read_records(site.db, contest)
-
-    @pages.get("/timeline")
-    def timeline(scale: str = Query("auto", pattern="^(auto|log|linear)$")) -> HTMLResponse:
-        contest, _current, phase, frozen = public()
-        points = public_records(contest, frozen)
-        svg = timeline_svg(points, scale=scale, title=f"Record by {contest.metric}")
-        return page(
-            "timeline.html",
-            nav="timeline",
-            contest=contest,
-            records=points,
-            svg=svg,
-            scale=scale,
-            **times(contest, phase),
-        )
-
-    @pages.get("/timeline.svg")
-    def timeline_image(scale: str = Query("auto", pattern="^(auto|log|linear)$")) -> Response:
-        contest, _current, _phase, frozen = public()
-        svg = timeline_svg(
-            public_records(contest, frozen), scale=scale, title=f"{contest.name}: record by {contest.metric}"
-        )
-        return Response(svg, media_type="image/svg+xml")
-
-    @pages.get("/entrants/{entrant:path}")
-    def entrant(entrant: str, page_number: int = PageNumber) -> HTMLResponse:
-        contest, _current, phase, frozen = public()
-        if frozen is not None:
-            view = frozen.entrant(entrant, page_number)
-        else:
-            view = read_entrant(site.db, contest, entrant, page_number)
-        places = {view.row.best.submission.id: view.row.place} if view.row else {}
-        return page(
-            "entrant.html",
-            nav="",
-            contest=view.contest,
-            entrant=view.entrant,
-            view=view,
-            places=places,
-            meanings=STATUS_MEANINGS,
-            **times(contest, phase),
-        )
-
     @pages.get("/submissions/{key}")
     def submission(key: str) -> HTMLResponse:
-        """A submission's own page: its real status and verdict, frozen board or not."""
-        detail = submission_detail(site.db, site.contest(), key)
+        """A submission's own page: its real status and verdict, frozen board or not, and its status
+        and place on every board."""
+        contest, current = site.current()
+        detail = submission_detail(site.db, contest, key)
+        every = {links.name: links for links in links_for(site.boards(contest, current))}
+        ranked_by: dict[str, list[str]] = {}
+        for placing in detail.boards:
+            ranked_by.setdefault(placing.board.metric, []).append(placing.board.label)
         return page(
             "submission.html",
             nav="",
@@ -190,6 +108,8 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
             metric_meanings=METRIC_MEANINGS,
             meanings=STATUS_MEANINGS,
             states={detail.state.submission.id: detail.state},
+            board_links=every,
+            ranked_by=ranked_by,
         )
 
     @pages.get("/events")
@@ -208,13 +128,13 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
             contest=contest,
             events=shown,
             older=older,
-            states=event_states(contest, shown, frozen),
-            **times(contest, phase),
+            states=event_states(site, contest, shown, frozen),
+            **server_times(site, phase),
         )
 
     @pages.get("/rules")
     def rules() -> HTMLResponse:
-        contest, _current = site.current()
+        contest, current = site.current()
         return page(
             "rules.html",
             nav="rules",
@@ -222,7 +142,8 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
             meanings=STATUS_MEANINGS,
             metrics=METRIC_MEANINGS,
             refused=REFUSED,
-            **times(contest, site.phase(contest)),
+            tabs=links_for(site.boards(contest, current)),
+            **server_times(site, site.phase(contest)),
         )
 
     @pages.get("/admin")
@@ -236,7 +157,7 @@ def router(site: Site, env: jinja2.Environment, app: FastAPI) -> APIRouter:
             settings=settings_of(contest),
             metric_names=METRICS,
             freeze_text=freeze_state(contest, site.clock()),
-            **times(contest, site.phase(contest)),
+            **server_times(site, site.phase(contest)),
         )
 
     @pages.get("/api")

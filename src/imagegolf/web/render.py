@@ -54,7 +54,8 @@ def make_environment() -> jinja2.Environment:
 
 
 def _trusted_svg(text: str) -> Markup:
-    """Markup from timeline_svg, which escapes every text it writes; nothing else may use this."""
+    """Markup from the chart modules (timeline_svg, progress_svg, entrant_svg, on svg_common.esc),
+    which escape every text they write; nothing else may use this."""
     return Markup(text)
 
 

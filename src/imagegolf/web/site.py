@@ -17,14 +17,16 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import Response
 
-from imagegolf.contest import Contest, Version, open_contest, version
+from imagegolf.contest import Board, Contest, Version, open_contest, version
+from imagegolf.contest import boards as read_boards
 from imagegolf.contest.frozen import FrozenView, frozen_view
 from imagegolf.contest.reads import reload
 from imagegolf.db import Database
 from imagegolf.registry import RegistryClient
 
 RENDERED_KEPT = 64  # rendered answers kept (by version and page): a room of viewers shares one
-FROZEN_KEPT = 2  # frozen standings kept (by version): one derivation per version, for everyone
+FROZEN_KEPT = 8  # frozen standings kept (by version and board): one derivation each, for everyone
+BOARDS_KEPT = 4  # the list of boards, by version (every change of the boards is an event)
 T = TypeVar("T")
 
 
@@ -121,11 +123,20 @@ class Site:
         phase = self.phase(contest)
         return f"{current.etag}-{phase}" if phase else current.etag
 
-    def frozen(self, contest: Contest, current: Version) -> FrozenView:
-        """The frozen standings at this version: computed once (every viewer waits for that one
-        derivation) and kept for the next viewers until the next version."""
-        key = ("frozen", contest.id, current.etag, contest.freeze_at, contest.metric, contest.unfrozen_at)
-        return self.once(key, lambda: frozen_view(self.db, contest), keep=FROZEN_KEPT)
+    def frozen(self, contest: Contest, current: Version, board: str | None = None) -> FrozenView:
+        """A board's frozen standings (None: the first board's) at this version: computed once
+        (every viewer waits for that one derivation) and kept for the next viewers until the next
+        version. Every change of the boards is an event, so the version names them."""
+        key = (
+            "frozen", contest.id, current.etag, contest.freeze_at, contest.metric, contest.unfrozen_at, board,
+        )  # fmt: skip
+        return self.once(key, lambda: frozen_view(self.db, contest, board), keep=FROZEN_KEPT)
+
+    def boards(self, contest: Contest, current: Version) -> tuple[Board, ...]:
+        """The contest's boards in order (the first is the main one), read once per version: a
+        page's tabs and a board's name in a URL cost no query of their own."""
+        key = ("boards", contest.id, current.last_event)
+        return self.once(key, lambda: read_boards(self.db, contest), keep=BOARDS_KEPT)
 
     def holds_admin_token(self, request: Request) -> bool:
         """Whether the request carries the admin token (the organiser sees the real board while

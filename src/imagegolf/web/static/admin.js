@@ -132,10 +132,63 @@
       .catch(function (err) { result.textContent = "the real board: " + err; });
   }
 
+  // The webhooks and their newest deliveries (GET /api/admin/notifications): text only.
+  var webhookRows = document.getElementById("webhook-rows");
+  var deliveryRows = document.getElementById("delivery-rows");
+
+  function empty(body, columns, text) {
+    var tr = document.createElement("tr");
+    var td = document.createElement("td");
+    td.colSpan = columns;
+    td.className = "muted";
+    td.textContent = text;
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+
+  function loadNotifications() {
+    var value = token();
+    if (!value || !webhookRows || !deliveryRows) return;
+    fetch("/api/admin/notifications", { cache: "no-store", headers: { "Authorization": "Bearer " + value } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status)); })
+      .then(function (data) {
+        webhookRows.replaceChildren();
+        data.webhooks.forEach(function (w) {
+          var tr = document.createElement("tr");
+          cell(tr, String(w.id), "num");
+          cell(tr, w.target + "/…");
+          cell(tr, w.format);
+          cell(tr, w.on.join(", ") + (w.boards.length ? " (records of " + w.boards.join(", ") + ")" : ""));
+          cell(tr, Object.keys(w.deliveries).filter(function (k) { return w.deliveries[k] > 0; })
+            .map(function (k) { return w.deliveries[k] + " " + k; }).join(", ") || "none yet");
+          cell(tr, w.removed_at ? "removed " + w.removed_at : (w.retry_at ? "waiting until " + w.retry_at : "active"));
+          webhookRows.appendChild(tr);
+        });
+        if (data.webhooks.length === 0) empty(webhookRows, 6, "no webhook: imagegolf contest notify add URL");
+        deliveryRows.replaceChildren();
+        data.deliveries.forEach(function (d) {
+          var tr = document.createElement("tr");
+          cell(tr, String(d.id), "num");
+          cell(tr, "#" + d.webhook, "num");
+          cell(tr, d.kind + (d.board ? " (" + d.board + ")" : ""));
+          cell(tr, d.entrant || "", "entrant");
+          cell(tr, d.submission === null ? "" : "#" + d.submission, "num");
+          cell(tr, d.state + (d.last_status ? " (" + d.last_status + ")" : ""));
+          cell(tr, String(d.attempts), "num");
+          cell(tr, d.last_error || "");
+          cell(tr, d.next_at || (d.delivered_at ? "delivered " + d.delivered_at : ""), "when");
+          deliveryRows.appendChild(tr);
+        });
+        if (data.deliveries.length === 0) empty(deliveryRows, 9, "nothing sent yet");
+      })
+      .catch(function (err) { result.textContent = "the notifications: " + err; });
+  }
+
   ["settings", "disqualify", "reinstate", "rejudge", "unfreeze"].forEach(function (id) {
     var form = document.getElementById(id);
     if (form) form.addEventListener("submit", send);
   });
   document.getElementById("load-board").addEventListener("click", loadBoard);
+  document.getElementById("load-notifications").addEventListener("click", loadNotifications);
   document.getElementById("admin-token").addEventListener("submit", function (e) { e.preventDefault(); });
 })();
