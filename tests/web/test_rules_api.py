@@ -48,7 +48,7 @@ def test_the_rules_of_a_shared_repository_contest(db: Database) -> None:
     }
     assert (found["phrase"], found["match"], found["metric"]) == (seed.PHRASE, "line", "docker_classic")
     assert found["platforms"] == ["linux/amd64", "linux/386"]
-    assert found["limits"] == {"runs": 2, "timeout_s": 7.5, "cross_check": False}
+    assert found["limits"] == {"runs": 2, "timeout_s": 7.5, "cross_check": False, "runtime": "runc"}
     assert found["window"] == {
         "starts_at": "2026-05-01T09:00:00.000000Z",
         "ends_at": "2026-05-02T09:00:00.000000Z",
