@@ -6,8 +6,9 @@ went away (a PostgreSQL restart) and on SQLite's "database is locked". The event
 append-only: the schema refuses UPDATE and DELETE on it.
 """
 
-from imagegolf.db.connection import Database, Transaction, open_database
+from imagegolf.db.connection import Database, Transaction
 from imagegolf.db.errors import DatabaseError, DatabaseUnavailable
+from imagegolf.db.open import open_database
 from imagegolf.db.url import DatabaseUrl, parse_database_url
 
 __all__ = [

@@ -1,4 +1,7 @@
-"""Connections: one per thread, transactions as functions, retried when the server goes away."""
+"""Connections: one per thread, transactions as functions, retried when the server goes away.
+
+open.py opens a database and migrates it (schema.py); this module knows nothing of the schema.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from imagegolf.db.errors import DatabaseError, DatabaseUnavailable
-from imagegolf.db.url import DatabaseUrl, parse_database_url
+from imagegolf.db.url import DatabaseUrl
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -171,21 +174,3 @@ class Database:
         except ImportError as error:  # pragma: no cover - a dependency of the package
             raise DatabaseError("PostgreSQL needs psycopg", hint="pip install 'psycopg[binary]'") from error
         return psycopg.connect(self.url.target, autocommit=True, connect_timeout=5)
-
-
-def open_database(url: str | DatabaseUrl, *, retry_s: float = 60.0, migrate: bool = True) -> Database:
-    """Connect and bring the schema up to date (migrations are idempotent and serialised)."""
-    from imagegolf.db.schema import migrate as apply_migrations
-
-    parsed = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
-    database = Database(parsed, retry_s=retry_s)
-    try:
-        if migrate:
-            apply_migrations(database)
-    except sqlite3.DatabaseError as error:
-        database.close()
-        raise DatabaseError(f"{parsed}: not an imagegolf database ({error})") from error
-    except DatabaseUnavailable:
-        database.close()
-        raise
-    return database

@@ -110,7 +110,7 @@ class EventRow:
     submission_id: int | None
     digest: Digest | None
     actor: str
-    data: dict[str, Any]  # the kind's payload, as stored (contest/judged.py types the judged one)
+    data: dict[str, Any]  # the kind's payload, as stored (judge/judged.py types the judged one)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> EventRow:
@@ -188,7 +188,7 @@ class StateRow:
 
 @dataclass(frozen=True)
 class BoardRecord:
-    """One of a contest's boards as stored (contest/boards.py's ``Board`` is the value)."""
+    """One of a contest's boards as stored (judge/boards.py's ``Board`` is the value)."""
 
     name: str
     title: str

@@ -264,7 +264,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         4,
         "boards: several rankings of one contest's judgements; the derived tables per board",
         (
-            # A board is a metric plus filters (contest/boards.py); the first by position is the
+            # A board is a metric plus filters (judge/boards.py); the first by position is the
             # contest's main board (contests.metric is its metric).
             """CREATE TABLE boards (
                 contest_id INTEGER NOT NULL REFERENCES contests(id),

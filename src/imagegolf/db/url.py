@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from imagegolf.db.errors import DatabaseError
+from imagegolf.errors import Setting
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -24,7 +25,11 @@ class DatabaseUrl:
 
 def parse_database_url(text: str) -> DatabaseUrl:
     if not text:
-        raise DatabaseError("--db is empty", hint="give a file path or postgresql://user@host/dbname")
+        raise DatabaseError(
+            "the database is not named",
+            hint="give a file path or postgresql://user@host/dbname",
+            settings=(Setting.DATABASE,),
+        )
     if text.startswith(("postgresql://", "postgres://")):
         return DatabaseUrl("postgresql", text)
     if text.startswith("sqlite:"):
