@@ -15,15 +15,15 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from imagegolf.digest import Digest
 from imagegolf.registry import RegistryProtocolError, RetryPolicy, open_registry
 from imagegolf.registry.auth import may_send_credentials
-from imagegolf.registry.transport import Transport
+from imagegolf.registry.transport import keeps_authorization
 from tests.registry_services import QuietServer
 
 USER, SECRET = "golfer", "routing-secret-Pa55"
@@ -222,16 +222,28 @@ def test_a_token_realm_that_redirects_keeps_the_credentials_home(servers: Callab
     assert second.authorizations() == [None]
 
 
-def test_the_rule_is_explicit_where_requests_alone_is_lenient() -> None:
-    session = Transport("127.0.0.1:5000").session
-    plain = requests.Session()
-    cases = [
-        ("http://r.example/v2/", "https://r.example/v2/"),  # an upgrade: requests keeps the header
+def test_the_origin_rule_is_explicit_where_requests_was_lenient() -> None:
+    # requests kept the header on an http→https upgrade on default ports (should_strip_auth)
+    for old, new in [
+        ("http://r.example/v2/", "https://r.example/v2/"),
         ("http://r.example:80/v2/", "https://r.example:443/v2/"),
-    ]
-    for old, new in cases:
-        assert not plain.should_strip_auth(old, new)
-        assert session.should_strip_auth(old, new)
-    assert not session.should_strip_auth("https://r.example/a", "https://R.EXAMPLE:443/b")
-    assert session.should_strip_auth("https://r.example/a", "https://r.example:8443/b")
-    assert session.should_strip_auth("https://r.example/a", "https://s3.example/b")
+    ]:
+        assert not keeps_authorization(old, new)
+    assert keeps_authorization("https://r.example/a", "https://R.EXAMPLE:443/b")
+    assert not keeps_authorization("https://r.example/a", "https://r.example:8443/b")
+    assert not keeps_authorization("https://r.example/a", "https://s3.example/b")
+
+
+def test_no_proxy_or_netrc_from_the_environment(
+    servers: Callable[..., Server], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    registry = servers(lambda _request: (200, {}, b"{}"))
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".netrc").write_text(f"machine 127.0.0.1 login {USER} password {SECRET}\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with open_registry(registry.host, env={}, retry=FAST) as client:
+        client.ping()
+    assert registry.authorizations("/v2/") == [None, None]  # the scheme probe and the ping, direct

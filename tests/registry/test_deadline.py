@@ -148,7 +148,7 @@ def test_a_finished_request_leaves_its_connection_alone_when_its_deadline_passes
     started = time.monotonic()
     raw, _type = client.get_manifest(repo, "v1")  # its deadline: started + 3 s
     assert raw == pushed.manifest_bytes
-    connections = proxy.connections  # (the scheme probe's GET /v2/ closed its own, unread)
+    connections = proxy.connections  # (the scheme probe's GET /v2/ included)
     time.sleep(max(0.0, started + 1.5 - time.monotonic()))
     assert client.get_blob(repo, digest, len(layer)) == layer  # 1.5 s → 3.5 s; its deadline: 4.5 s
     assert time.monotonic() - started > 3.0  # the first deadline passed during the download

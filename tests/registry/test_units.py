@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -170,11 +169,3 @@ def test_retry_after_and_backoff() -> None:
             registry="r",
             what="x",
         )
-
-
-def test_no_proxy_or_netrc_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    (tmp_path / ".netrc").write_text(f"machine r.example login x password {SECRET}\n")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert Transport("r.example").session.trust_env is False
-    assert os.environ["HTTPS_PROXY"]

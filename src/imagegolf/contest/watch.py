@@ -14,12 +14,12 @@ poll there, as it did when the HEADs ran one by one: the tags before it are reco
 still queued are cancelled, and the error goes to the caller (``watch`` logs it and polls again
 at the next interval); the tags from the failed one on are looked at again by the next poll.
 
-Sharing the client across threads: ``requests.Session`` keeps its connections in urllib3's
-thread-safe pool (10 per host: ``MAX_POLL_WORKERS``, so none is opened only to be discarded); its
-only other state that changes per request is the cookie jar, whose writes hold a lock (and a
-registry sets no cookies). The Authenticator's token cache is a dict filled by whole entries: two
-threads that find no token both fetch one, and either is good. The tag listing comes first, so
-the transport's scheme and the repository's pull token are settled before any worker starts.
+Sharing the client across threads: the transport keeps its connections in a thread-safe pool
+(registry/http.py, ``POOL_SIZE`` = 10 idle per origin: ``MAX_POLL_WORKERS``, so none is opened
+only to be discarded); it keeps no other state that changes per request. The Authenticator's
+token cache is a dict filled by whole entries: two threads that find no token both fetch one,
+and either is good. The tag listing comes first, so the transport's scheme and the repository's
+pull token are settled before any worker starts.
 
 Which repositories are polled depends on who the entrants are (contest/intake.py): the shared
 repository; with per-entrant repositories, every entrant account's ``REPOSITORY/NAME`` one after
@@ -55,7 +55,7 @@ from imagegolf.registry.protocol import NotModified
 _log = logging.getLogger(__name__)
 
 DEFAULT_POLL_WORKERS = 8
-MAX_POLL_WORKERS = 10  # requests' connection pool per host (requests.adapters.DEFAULT_POOLSIZE)
+MAX_POLL_WORKERS = 10  # the registry client's idle connections per origin (registry/http.py POOL_SIZE)
 
 Head = tuple[Digest, str, int] | NotModified | None
 

@@ -12,6 +12,7 @@ from imagegolf.registry.client import RegistryClient
 from imagegolf.registry.credentials import ENV_PASSWORD, ENV_USERNAME, Credentials, find_credentials
 from imagegolf.registry.errors import (
     AuthenticationFailed,
+    NotAnIndex,
     NotFound,
     RegistryProtocolError,
     RegistryRefused,
@@ -56,6 +57,7 @@ __all__ = [
     "ENV_USERNAME",
     "AuthenticationFailed",
     "Credentials",
+    "NotAnIndex",
     "NotFound",
     "PushResult",
     "RegistryClient",

@@ -22,11 +22,11 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-import requests
-
+from imagegolf.errors import Setting
 from imagegolf.registry.body import read_capped, read_error_body
 from imagegolf.registry.credentials import Credentials
 from imagegolf.registry.errors import AuthenticationFailed, RegistryProtocolError
+from imagegolf.registry.http import Response
 from imagegolf.registry.protocol import Scopes
 from imagegolf.registry.transport import Transport, host_of, is_loopback, origin
 
@@ -152,9 +152,7 @@ class Authenticator:
             return {"Authorization": _basic(credentials)}
         return {}
 
-    def on_unauthorized(
-        self, response: requests.Response, scopes: Scopes, sent: dict[str, str]
-    ) -> dict[str, str]:
+    def on_unauthorized(self, response: Response, scopes: Scopes, sent: dict[str, str]) -> dict[str, str]:
         """The headers to retry a request with after its 401, or AuthenticationFailed."""
         challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)
@@ -178,7 +176,7 @@ class Authenticator:
             hint="the registry is not a distribution-API registry, or it is misconfigured",
         )
 
-    def rejected(self, response: requests.Response, detail: str | None) -> AuthenticationFailed:
+    def rejected(self, response: Response, detail: str | None) -> AuthenticationFailed:
         """The error for a 401 to a request retried with fresh credentials. A Bearer challenge with
         ``error="insufficient_scope"`` means the credentials are good but grant too little (the
         token-auth spec, docs/spec/auth/token.md: the registry names the scope it needed)."""
@@ -202,16 +200,20 @@ class Authenticator:
         if credentials.present:
             message = f"{place} refused the credentials from {credentials.source}"
             hint = "check the username and password, or log in again"
+            settings: tuple[Setting, ...] = ()
         else:
             message = f"{place} requires authentication; {credentials.source}"
             logins = " or ".join(f"`{command}`" for command in login_commands(self.registry, self.transport))
             hint = (
-                "pass --username NAME --password-stdin, set IMAGEGOLF_REGISTRY_USERNAME and "
+                "give a username and password, set IMAGEGOLF_REGISTRY_USERNAME and "
                 "IMAGEGOLF_REGISTRY_PASSWORD" + (f", or log in first: {logins}" if logins else "")
             )
+            settings = (Setting.CREDENTIALS,)
         if detail:
             message += f" ({detail})"
-        return AuthenticationFailed(message, registry=self.registry, source=credentials.source, hint=hint)
+        return AuthenticationFailed(
+            message, registry=self.registry, source=credentials.source, hint=hint, settings=settings
+        )
 
     def _fetch_token(self, scopes: Scopes, credentials: Credentials) -> str:
         challenge = self.challenge
@@ -231,20 +233,21 @@ class Authenticator:
         if parts.scheme == "http" and not (self.transport.http_allowed or is_loopback(host_of(parts.netloc))):
             raise RegistryProtocolError(
                 f"registry {self.registry} names a plain-HTTP token service {parts.netloc}",
-                hint="use --insecure only for a registry you trust",
+                hint="allow insecure access only for a registry you trust",
+                settings=(Setting.INSECURE,),
             )
         service = challenge.get("service") if challenge else None
         response = self._token_request(realm, service, scopes, credentials)
-        if response.status_code in (401, 403):
+        if response.status in (401, 403):
             detail = read_error_body(response).decode("utf-8", "replace").strip()[:200]
             raise self.failure(
-                f"{response.status_code}: {detail}" if detail else str(response.status_code),
+                f"{response.status}: {detail}" if detail else str(response.status),
                 where=parts.netloc,
             )
-        if response.status_code != 200:
+        if response.status != 200:
             read_error_body(response)
             raise RegistryProtocolError(
-                f"the token service {parts.netloc} of {self.registry} answered {response.status_code}"
+                f"the token service {parts.netloc} of {self.registry} answered {response.status}"
             )
         body = read_capped(response, TOKEN_BODY_CAP, "the token answer")
         token, expires_in = _token_from(body, parts.netloc)
@@ -255,7 +258,7 @@ class Authenticator:
 
     def _token_request(
         self, realm: str, service: str | None, scopes: Scopes, credentials: Credentials
-    ) -> requests.Response:
+    ) -> Response:
         params: list[tuple[str, str]] = [("service", service)] if service else []
         params += [("scope", scope) for scope in scopes]
         if credentials.identity_token:

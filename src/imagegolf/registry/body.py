@@ -4,14 +4,13 @@ within the request's deadline (registry/transport.py: a body still arriving then
 from __future__ import annotations
 
 import hashlib
+import http.client
 from collections.abc import Iterator
-
-import requests
-import urllib3
 
 from imagegolf.digest import Digest
 from imagegolf.errors import DigestMismatchError
 from imagegolf.oci.limits import check_cap
+from imagegolf.registry.http import Response
 from imagegolf.registry.retry import Transient
 from imagegolf.registry.transport import deadline_error, short_reason
 
@@ -19,12 +18,12 @@ CHUNK = 64 * 1024
 ERROR_BODY_CAP = 64 * 1024
 
 
-def iter_body(response: requests.Response) -> Iterator[bytes]:
+def iter_body(response: Response) -> Iterator[bytes]:
     """The body in chunks; a connection lost mid-body is :class:`Transient`, unless the request's
     deadline cut it (transport.Deadline): then RegistryDeadlineExceeded, which is not retried."""
     try:
-        yield from response.iter_content(CHUNK)
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
+        yield from response.iter_bytes(CHUNK)
+    except (http.client.HTTPException, OSError) as error:
         late = deadline_error(response)
         if late is not None:
             raise late from None
@@ -34,7 +33,7 @@ def iter_body(response: requests.Response) -> Iterator[bytes]:
         raise late
 
 
-def read_capped(response: requests.Response, cap: int, what: str) -> bytes:
+def read_capped(response: Response, cap: int, what: str) -> bytes:
     """The whole body, refused with LimitExceededError as soon as it passes ``cap`` bytes."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit():
@@ -51,7 +50,7 @@ def read_capped(response: requests.Response, cap: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
-def read_verified(response: requests.Response, digest: Digest, size: int, what: str) -> bytes:
+def read_verified(response: Response, digest: Digest, size: int, what: str) -> bytes:
     """Exactly ``size`` bytes hashing to ``digest``; more bytes stop the stream at once."""
     hasher = hashlib.sha256()
     chunks: list[bytes] = []
@@ -73,18 +72,18 @@ def read_verified(response: requests.Response, digest: Digest, size: int, what: 
     return b"".join(chunks)
 
 
-def read_error_body(response: requests.Response) -> bytes:
+def read_error_body(response: Response) -> bytes:
     """At most ERROR_BODY_CAP bytes of an error answer: what arrived before a failure, except
     that a body cut by the request's deadline is RegistryDeadlineExceeded."""
     chunks: list[bytes] = []
     total = 0
     try:
-        for chunk in response.iter_content(CHUNK):
+        for chunk in response.iter_bytes(CHUNK):
             chunks.append(chunk)
             total += len(chunk)
             if total >= ERROR_BODY_CAP:
                 break
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
+    except (http.client.HTTPException, OSError):
         pass
     finally:
         response.close()

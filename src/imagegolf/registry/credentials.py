@@ -256,8 +256,6 @@ def from_docker_config(registry: str, path: Path, env: Mapping[str, str]) -> Cre
 def _docker_cli_auths(auths: dict[str, Any], path: Path) -> dict[str, Any]:
     """``auths`` as docker-py parses them, keeping what the docker CLI also honours: entries with
     ``username``/``password`` fields instead of ``auth``; an empty ``auth`` is no entry."""
-    import docker.auth
-
     kept: dict[str, Any] = {}
     for key, entry in auths.items():
         if not isinstance(entry, dict):
@@ -265,7 +263,7 @@ def _docker_cli_auths(auths: dict[str, Any], path: Path) -> dict[str, Any]:
         entry = {k: v for k, v in entry.items() if not (k == "auth" and v in ("", None))}
         if "auth" in entry:
             try:
-                docker.auth.decode_auth(entry["auth"])
+                decode_auth(entry["auth"])
             except (ValueError, TypeError):
                 raise UsageError(
                     f"{path} auths[{key!r}]: the auth field is not base64 of user:password",
@@ -326,8 +324,6 @@ def _from_entry(entry: Any, source: str) -> Credentials | None:
     """An auth.json entry: base64 ``auth`` of user:password, and/or an ``identitytoken``. An entry
     without a colon in ``auth`` (``{}`` marks a credential helper's host) says nothing, as in
     containers/image."""
-    import docker.auth
-
     if not isinstance(entry, dict):
         raise UsageError(f"{source} is not a JSON object", hint=FIX_CONFIG)
     token = entry.get("identitytoken")
@@ -336,7 +332,7 @@ def _from_entry(entry: Any, source: str) -> Credentials | None:
     if not isinstance(encoded, str) or not encoded:
         return Credentials(None, None, source, token, kind=AUTH_FILE) if token else None
     try:
-        user, secret = docker.auth.decode_auth(encoded)
+        user, secret = decode_auth(encoded)
     except (binascii.Error, UnicodeError, TypeError):
         raise UsageError(
             f"{source}: the auth field is not base64 of user:password", hint=FIX_CONFIG
@@ -344,6 +340,14 @@ def _from_entry(entry: Any, source: str) -> Credentials | None:
     except ValueError:  # no colon: not credentials
         return Credentials(None, None, source, token, kind=AUTH_FILE) if token else None
     return Credentials(user, secret.strip("\x00"), source, token, kind=AUTH_FILE)
+
+
+def decode_auth(encoded: str) -> tuple[str, str]:
+    """An ``auth`` field: base64 of ``user:password``, decoded as docker-py's ``decode_auth`` does
+    (docker/auth.py: lenient base64, split at the first colon, UTF-8), without importing the
+    docker SDK for it. Raises ValueError without a colon, binascii.Error or UnicodeError else."""
+    login, secret = base64.b64decode(encoded.encode("ascii")).split(b":", 1)
+    return login.decode("utf-8"), secret.decode("utf-8")
 
 
 def _from_helper(name: str, server: str, env: Mapping[str, str], kind: str, where: str) -> Credentials | None:

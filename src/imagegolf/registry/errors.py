@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagegolf.errors import BadInputError, EnvironmentProblem, ImagegolfError
+from imagegolf.errors import BadInputError, EnvironmentProblem, ImagegolfError, Setting, UsageError
 
 
 class RegistryUnreachable(EnvironmentProblem):
@@ -23,8 +23,16 @@ class AuthenticationFailed(ImagegolfError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, registry: str, source: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(
+        self,
+        message: str,
+        *,
+        registry: str,
+        source: str,
+        hint: str | None = None,
+        settings: tuple[Setting, ...] = (),
+    ) -> None:
+        super().__init__(message, hint=hint, settings=settings)
         self.registry = registry
         self.source = source
 
@@ -42,3 +50,7 @@ class RegistryRefused(BadInputError):
 
 class NotFound(RegistryRefused):
     """A 404: the repository, manifest, tag or blob does not exist."""
+
+
+class NotAnIndex(UsageError):
+    """The whole index was asked for, but the reference names one image (a manifest)."""

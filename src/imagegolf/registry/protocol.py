@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 
-import requests
-
 from imagegolf.digest import Digest
 from imagegolf.errors import UsageError
 from imagegolf.oci import media
 from imagegolf.registry.body import read_error_body
+from imagegolf.registry.http import Response
 
 Scopes = tuple[str, ...]
 MANIFEST_ACCEPT = ", ".join(
@@ -51,9 +50,9 @@ def push_scope(repository: str) -> Scopes:
     return (f"repository:{repository}:pull,push",)
 
 
-def registry_error(response: requests.Response) -> tuple[str | None, str]:
+def registry_error(response: Response) -> tuple[str | None, str]:
     """The first distribution error's code and ``CODE: message`` (else the HTTP status line)."""
-    body = b"" if response.request.method == "HEAD" else read_error_body(response)
+    body = b"" if response.method == "HEAD" else read_error_body(response)
     response.close()
     try:
         errors = json.loads(body.decode("utf-8")).get("errors") if body else None
@@ -63,10 +62,10 @@ def registry_error(response: requests.Response) -> tuple[str | None, str]:
         code, text = errors[0].get("code"), errors[0].get("message")
         if isinstance(code, str) and code:
             return code, f"{code}: {text}" if isinstance(text, str) and text else code
-    return None, f"{response.status_code} {response.reason}"
+    return None, f"{response.status} {response.reason}"
 
 
-def content_type(response: requests.Response) -> str:
+def content_type(response: Response) -> str:
     return response.headers.get("Content-Type", "").split(";", 1)[0].strip()
 
 

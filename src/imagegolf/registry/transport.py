@@ -6,9 +6,9 @@ the registry does not speak TLS. Connection errors, timeouts, 429 (honouring Ret
 5xx are retried with exponential backoff; 4xx never is.
 
 Redirects (followed for GET and HEAD: a registry may send a blob GET to its storage) keep the
-Authorization header only while they stay on the same origin — scheme, host and port. ``requests``
-strips it on a host change, but keeps it on some scheme and port changes (http→https on default
-ports, in every version; any port change in older ones): :class:`_Session` makes the rule explicit.
+Authorization header only while they stay on the same origin — scheme, host and port
+(:func:`keeps_authorization`); at most :data:`MAX_REDIRECTS` are followed. HTTP itself is
+registry/http.py (standard library only: no proxy or ~/.netrc from the environment).
 
 Every request has a deadline (:data:`DEFAULT_DEADLINE`, 120 s; ``Transport(deadline=…)``) from
 its start to the last byte of its answer's body, redirects included. The connect and read
@@ -16,6 +16,9 @@ timeouts bound each wait for a byte, not their sum: a registry sending one byte 
 would pass both for hours. At the deadline the request's connections are shut down (one watchdog
 thread: :class:`Deadline`) and the request, or whoever is reading its body (registry/body.py),
 fails with :class:`RegistryDeadlineExceeded`, which is not retried.
+
+TLS contexts are made on first HTTPS use: ``ssl.create_default_context()`` (the system CAs, the
+host name checked), or with ``cafile`` = the CA bundle; ``insecure`` checks neither.
 """
 
 from __future__ import annotations
@@ -23,30 +26,33 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import heapq
+import http.client
 import ipaddress
 import itertools
 import os
 import re
 import socket
+import ssl
 import threading
 import time
-import warnings
-import weakref
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
-import requests
-import requests.adapters
-import urllib3
-from urllib3.connection import HTTPConnection
-
-from imagegolf.errors import UsageError
+from imagegolf.errors import Setting, UsageError
 from imagegolf.registry.errors import RegistryUnreachable
+from imagegolf.registry.http import HttpClient, Response, speaks_tls
 from imagegolf.registry.retry import RetryPolicy, Transient, run_with_retries
 
-TLS_HINT = "pass the registry's CA with --ca-bundle, or --insecure for a registry you trust"
+if TYPE_CHECKING:
+    from imagegolf.registry.http import Connection
+
+TLS_HINT = "trust the registry's CA, or allow insecure access for a registry you trust"
+TLS_SETTINGS = (Setting.CA_BUNDLE, Setting.INSECURE)
 DEFAULT_DEADLINE = 120.0  # seconds for one request and its answer's body
+MAX_REDIRECTS = 30  # as requests allowed (requests.models.DEFAULT_REDIRECT_LIMIT)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+SMALL_BODY = 64 * 1024  # a redirect's or the scheme probe's body this small is read, keeping its connection
 _RERING_EVERY = 1.0  # a deadline whose connection was still connecting when it rang rings again …
 _RERINGS = 30  # … this many times at most (the connect timeout ends a connect well before)
 
@@ -58,13 +64,14 @@ class RegistryDeadlineExceeded(RegistryUnreachable):
 class Deadline:
     """The time by which one request, redirects and the answer's body included, must be done.
 
-    The request holds each connection urllib3 lends it (:class:`_DeadlinePool`) until urllib3
-    takes it back. At the deadline the watchdog calls :meth:`ring`: every connection still held
-    is shut down, ``shutdown(2)`` on its socket, which wakes a thread blocked in ``recv`` or
-    ``send`` on it (Linux: ``recv`` returns end-of-file, ``send`` fails with EPIPE). The blocked
-    read or write fails at once, and the failure becomes :class:`RegistryDeadlineExceeded`
-    (:meth:`Transport._request`, :func:`deadline_error`). A connection given back in time is
-    never touched; a shut one urllib3 finds dropped and replaces before its next use.
+    The request holds each connection it uses (registry/http.py tells :meth:`hold` before the
+    connect and :meth:`release` once the answer is read or closed). At the deadline the watchdog
+    calls :meth:`ring`: every connection still held is shut down, ``shutdown(2)`` on its socket,
+    which wakes a thread blocked in ``recv`` or ``send`` on it (Linux: ``recv`` returns
+    end-of-file, ``send`` fails with EPIPE). The blocked read or write fails at once, and the
+    failure becomes :class:`RegistryDeadlineExceeded` (:meth:`Transport._request`,
+    :func:`deadline_error`). A connection given back in time is never touched; a shut one is
+    never pooled (its answer did not end, or ended with the connection).
     """
 
     def __init__(self, seconds: float, registry: str, what: str) -> None:
@@ -73,7 +80,7 @@ class Deadline:
         self.what = what
         self.at = time.monotonic() + seconds
         self.rang = False
-        self._held: set[HTTPConnection] = set()
+        self._held: set[Connection] = set()
         self._rings = 0
 
     def passed(self) -> bool:
@@ -86,20 +93,20 @@ class Deadline:
             hint="the registry, or the network to it, is stalled or trickling; check it and try again",
         )
 
-    def hold(self, conn: HTTPConnection) -> None:
+    def hold(self, conn: Connection) -> None:
         with _LOCK:
-            _HOLDER[conn] = self
             self._held.add(conn)
             late = self.rang
         if late:  # a redirect followed after the deadline rang: shut it too
             _WATCHDOG.add(self, time.monotonic())
 
-    def finish(self) -> None:
-        """The request failed before an answer: it holds nothing any more."""
+    def release(self, conn: Connection) -> None:
         with _LOCK:
-            for conn in self._held:
-                if _HOLDER.get(conn) is self:
-                    del _HOLDER[conn]
+            self._held.discard(conn)
+
+    def finish(self) -> None:
+        """The request is over (failed, or its answer closed): it holds nothing any more."""
+        with _LOCK:
             self._held.clear()
 
     def ring(self) -> float | None:
@@ -109,9 +116,9 @@ class Deadline:
             self._rings += 1
             connecting = False
             for conn in list(self._held):
-                sock = conn.sock
-                if not isinstance(sock, socket.socket):  # None: still connecting
-                    connecting = True
+                sock = conn.raw
+                if sock is None or (sock.fileno() < 0 and conn.sock is None):
+                    connecting = True  # still connecting, or in the TLS handshake (http.py)
                     continue
                 self._held.discard(conn)
                 # The plain socket's shutdown, also for an SSLSocket: SSLSocket.shutdown would
@@ -123,24 +130,6 @@ class Deadline:
 
 
 _LOCK = threading.Lock()
-_HOLDER: weakref.WeakKeyDictionary[HTTPConnection, Deadline] = weakref.WeakKeyDictionary()
-_CURRENT = threading.local()  # .deadline: the Deadline of the request this thread is sending
-
-
-def _hold(conn: Any) -> Any:
-    deadline: Deadline | None = getattr(_CURRENT, "deadline", None)
-    if deadline is not None and isinstance(conn, HTTPConnection):
-        deadline.hold(conn)
-    return conn
-
-
-def _release(conn: Any) -> None:
-    if not isinstance(conn, HTTPConnection):
-        return  # urllib3 gives back None for a connection it closed after a failure
-    with _LOCK:
-        deadline = _HOLDER.pop(conn, None)
-        if deadline is not None:
-            deadline._held.discard(conn)
 
 
 class _Watchdog:
@@ -181,49 +170,12 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-class _DeadlinePool(urllib3.HTTPConnectionPool):
-    """A pool whose connections are held by the Deadline of the request they serve.
-
-    urllib3's ``urlopen`` takes a connection with ``_get_conn`` for each request (a redirect is a
-    request of its own) and gives it back with ``_put_conn`` once the answer is read or closed
-    (urllib3 2.8.0, connectionpool.py; the same in 1.26). These are private methods: the tests in
-    tests/registry/test_deadline.py fail if a urllib3 release changes them.
-    """
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        return _hold(super()._get_conn(timeout))
-
-    def _put_conn(self, conn: Any) -> None:
-        _release(conn)
-        super()._put_conn(conn)
-
-
-class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
-    """:class:`_DeadlinePool` for HTTPS."""
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        return _hold(super()._get_conn(timeout))
-
-    def _put_conn(self, conn: Any) -> None:
-        _release(conn)
-        super()._put_conn(conn)
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
-
-
-_RESPONSES: weakref.WeakKeyDictionary[requests.Response, Deadline] = weakref.WeakKeyDictionary()
-
-
-def deadline_error(response: requests.Response) -> RegistryDeadlineExceeded | None:
+def deadline_error(response: Response) -> RegistryDeadlineExceeded | None:
     """The error to raise if ``response``'s deadline passed: instead of a failure reading its body,
     and instead of a body that ended after the deadline (an answer framed by the end of the
     connection, without Content-Length or chunks, ends "normally" when the deadline cuts it)."""
-    deadline = _RESPONSES.get(response)
-    return deadline.error() if deadline is not None and deadline.passed() else None
+    deadline = response.guard
+    return deadline.error() if isinstance(deadline, Deadline) and deadline.passed() else None
 
 
 def is_loopback(host: str) -> bool:
@@ -251,17 +203,51 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port if port is not None else DEFAULT_PORTS.get(scheme)
 
 
-class _Session(requests.Session):
-    """A session whose redirects drop Authorization as soon as they leave the request's origin,
-    and whose connections answer to each request's :class:`Deadline`."""
+def keeps_authorization(old_url: str, new_url: str) -> bool:
+    """May a redirect from ``old_url`` to ``new_url`` carry the Authorization header? Only on the
+    same origin: scheme, host and port (RFC 6454 §4), with default ports made explicit."""
+    return origin(old_url) == origin(new_url)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.mount("https://", _DeadlineAdapter())
-        self.mount("http://", _DeadlineAdapter())
 
-    def should_strip_auth(self, old_url: str, new_url: str) -> bool:
-        return origin(old_url) != origin(new_url)
+def with_params(url: str, params: Mapping[str, str] | list[tuple[str, str]] | None) -> str:
+    """``url`` with ``params`` form-encoded onto its query (after any query it has), as requests did."""
+    if not params:
+        return url
+    items = list(params.items()) if isinstance(params, Mapping) else list(params)
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(items)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+class _Tls:
+    """The TLS context of one transport, made on first use (registry/http.py's TlsSettings)."""
+
+    def __init__(self, verify: bool | str) -> None:
+        self.verify = verify
+        self._context: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+
+    def context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._context is None:
+                self._context = self._make()
+            return self._context
+
+    def _make(self) -> ssl.SSLContext:
+        if self.verify is False:  # nothing verified: no CA is loaded either
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        if isinstance(self.verify, str):
+            try:
+                return ssl.create_default_context(cafile=self.verify)
+            except OSError as error:  # ssl.SSLError included; a usage error: no fallback to HTTP
+                raise UsageError(
+                    f"cannot use the CA bundle {self.verify}: {short_reason(error)}",
+                    hint="give a PEM file of CA certificates",
+                ) from None
+        return ssl.create_default_context()
 
 
 def split_registry(registry: str) -> tuple[str | None, str]:
@@ -285,7 +271,7 @@ def host_of(hostport: str) -> str:
 
 
 class Transport:
-    """One registry's HTTP session; ``send`` takes a path (``/v2/…``) or an absolute URL."""
+    """One registry's HTTP client; ``send`` takes a path (``/v2/…``) or an absolute URL."""
 
     def __init__(
         self,
@@ -305,15 +291,15 @@ class Transport:
         if scheme == "http" and not self.http_allowed:
             raise UsageError(
                 f"refusing plain HTTP to {self.hostport}: credentials and images would travel unprotected",
-                hint="use https, or --insecure for a registry you trust",
+                hint="use https, or allow insecure access for a registry you trust",
+                settings=(Setting.INSECURE,),
             )
         self.schemes = [scheme] if scheme else ["https", *(["http"] if self.http_allowed else [])]
         self.verify: bool | str = False if insecure else (ca_bundle or True)
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.deadline = deadline
-        self.session = _Session()
-        self.session.trust_env = False  # no ~/.netrc credentials, no proxy for loopback registries
+        self.http = HttpClient(_Tls(self.verify), timeout)
         self._base: str | None = None
 
     @property
@@ -338,10 +324,10 @@ class Transport:
         data: bytes | None = None,
         retry: bool = True,
         what: str = "answer",
-    ) -> requests.Response:
-        """One request, its body left unread (``stream``); retried unless ``retry`` is False."""
+    ) -> Response:
+        """One request, its body left unread (streamed); retried unless ``retry`` is False."""
 
-        def once() -> requests.Response:
+        def once() -> Response:
             return self.send_once(method, path_or_url, headers=headers, params=params, data=data)
 
         if not retry:
@@ -356,92 +342,109 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | list[tuple[str, str]] | None = None,
         data: bytes | None = None,
-    ) -> requests.Response:
+    ) -> Response:
         """One request; raises :class:`Transient` for what is worth retrying."""
-        response = self._request(method, self.url(path_or_url), headers=headers, params=params, data=data)
-        if response.status_code == 429 or (500 <= response.status_code < 600 and response.status_code != 501):
+        response = self._request(
+            method, with_params(self.url(path_or_url), params), headers=headers, data=data
+        )
+        if response.status == 429 or (500 <= response.status < 600 and response.status != 501):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             response.close()
-            raise Transient(f"{method} answered {response.status_code} {response.reason}", retry_after)
+            raise Transient(f"{method} answered {response.status} {response.reason}", retry_after)
         return response
 
     def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        data: bytes | None = None,
-    ) -> requests.Response:
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None, data: bytes | None = None
+    ) -> Response:
+        """One request, redirects followed for GET and HEAD, under one :class:`Deadline`."""
         deadline = None
         if self.deadline is not None:
             deadline = Deadline(self.deadline, self.hostport, f"{method} {urlsplit(url).path}")
             _WATCHDOG.add(deadline, deadline.at)
-        _CURRENT.deadline = deadline
+        sent = dict(headers or {})
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=dict(headers or {}),
-                    params=params,
-                    data=data,
-                    stream=True,
-                    verify=self.verify,
-                    timeout=self.timeout,
-                    allow_redirects=method in ("GET", "HEAD"),
-                )
-        except requests.exceptions.RequestException as error:
+            response = self.http.request(method, url, headers=sent, body=data, guard=deadline)
+            redirects = 0
+            while method in ("GET", "HEAD") and response.status in REDIRECTS:
+                location = response.headers.get("Location")
+                if not location:
+                    break
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    response.close()
+                    raise RegistryUnreachable(
+                        f"registry {self.hostport}: Exceeded {MAX_REDIRECTS} redirects."
+                    )
+                following = urljoin(url, location)
+                if not keeps_authorization(url, following):
+                    # once dropped, never sent again on this request's later redirects
+                    sent = {k: v for k, v in sent.items() if k.lower() != "authorization"}
+                response.drain(SMALL_BODY)
+                url = following
+                response = self.http.request(method, url, headers=sent, guard=deadline)
+        except (OSError, http.client.HTTPException, ValueError) as error:
             if deadline is not None:
                 deadline.finish()
                 if deadline.passed():
                     raise deadline.error() from None
-            if isinstance(error, requests.exceptions.SSLError):
+            if isinstance(error, ssl.SSLError | ssl.CertificateError):
                 raise tls_failure(self.hostport, error) from None
-            if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
-                raise Transient(f"{method} {urlsplit(url).path}: {short_reason(error)}") from None
-            raise RegistryUnreachable(f"registry {self.hostport}: {short_reason(error)}") from None
-        finally:
-            _CURRENT.deadline = None
-        if deadline is not None:
-            if deadline.passed():
-                # http.client ends a head at end-of-file without complaint, so a head cut by the
-                # deadline parses as a complete answer (urllib3 only logs the defect): refuse it.
-                response.close()
-                raise deadline.error()
-            _RESPONSES[response] = deadline
+            if isinstance(error, http.client.InvalidURL | ValueError):  # e.g. a Location's bad port
+                raise RegistryUnreachable(f"registry {self.hostport}: {short_reason(error)}") from None
+            raise Transient(f"{method} {urlsplit(url).path}: {short_reason(error)}") from None
+        except BaseException:
+            if deadline is not None:
+                deadline.finish()
+            raise
+        if deadline is not None and deadline.passed():
+            # http.client ends a head at end-of-file without complaint, so a head cut by the
+            # deadline parses as a complete answer: refuse it.
+            response.close()
+            deadline.finish()
+            raise deadline.error()
         return response
 
     def _choose_scheme(self) -> str:
-        for position, scheme in enumerate(self.schemes):
+        schemes = self.schemes
+        if self.verify is True and schemes == ["https", "http"] and not self._speaks_tls():
+            schemes = ["http"]  # a plain-HTTP loopback registry: the system's CAs are never loaded
+        for position, scheme in enumerate(schemes):
             base = f"{scheme}://{self.hostport}"
             try:
-                self._request("GET", base + "/v2/").close()
+                self._request("GET", base + "/v2/").drain(SMALL_BODY)
                 return base
             except RegistryUnreachable as failure:
                 # A server that speaks plain HTTP fails the TLS handshake; a bad certificate does not
                 # fall back (that would hide an attack on a TLS registry).
-                if position + 1 < len(self.schemes) and "CERTIFICATE" not in str(failure).upper():
+                if position + 1 < len(schemes) and "CERTIFICATE" not in str(failure).upper():
                     continue
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _speaks_tls(self) -> bool:
+        """Whether the registry completes a TLS handshake (registry/http.py's ``speaks_tls``)."""
+        parts = urlsplit(f"https://{self.hostport}")
+        try:
+            return speaks_tls(parts.hostname or "", parts.port or 443, self.timeout)
+        except OSError as error:
+            raise Transient(f"connect to {self.hostport}: {short_reason(error)}") from None
+
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
 
 def tls_failure(hostport: str, error: Exception) -> RegistryUnreachable:
     reason = short_reason(error)
     if "CERTIFICATE" in reason.upper():
         message = f"TLS certificate of registry {hostport} not trusted: {reason}"
-        return RegistryUnreachable(message, hint=TLS_HINT)
-    return RegistryUnreachable(f"TLS with registry {hostport} failed: {reason}", hint=TLS_HINT)
+        return RegistryUnreachable(message, hint=TLS_HINT, settings=TLS_SETTINGS)
+    return RegistryUnreachable(
+        f"TLS with registry {hostport} failed: {reason}", hint=TLS_HINT, settings=TLS_SETTINGS
+    )
 
 
 def short_reason(error: Exception) -> str:
-    """The innermost cause of a requests error, one line, no URL query strings."""
+    """The innermost cause of an HTTP or TLS error, one line, no URL query strings."""
     cause: BaseException = error
     while cause.__context__ is not None and cause.__context__ is not cause:
         cause = cause.__context__
