@@ -13,6 +13,9 @@ class Arch:
 
     oci: str  # GOARCH spelling used in image configs and indexes
     default_variant: str | None
+    # The ELF identity of its executables, read by the judge's platform check. The numbers are
+    # elf/spec.py's (Machine, ElfClass, ElfData), which this bottom-layer module cannot import;
+    # tests/elf/test_spec.py checks that the two agree.
     elf_machine: int  # e_machine of its executables
     elf_class: int  # 1 = ELF32, 2 = ELF64
     qemu: str  # qemu-user binary suffix: qemu-<this>-static
@@ -133,7 +136,7 @@ LINUX_RISCV64 = Platform("linux", "riscv64")
 LINUX_PPC64LE = Platform("linux", "ppc64le")
 LINUX_S390X = Platform("linux", "s390x")
 LINUX_MIPS64LE = Platform("linux", "mips64le")
-# The platforms of docker-library/hello-world, in its index order (facts.md §1), with 386.
+# The platforms of docker-library/hello-world, in its index order (docs/ladder.md), with 386.
 ALL_PLATFORMS: tuple[Platform, ...] = (
     LINUX_AMD64, LINUX_ARM_V5, LINUX_ARM_V6, LINUX_ARM_V7, LINUX_ARM64, LINUX_386,
     LINUX_MIPS64LE, LINUX_PPC64LE, LINUX_RISCV64, LINUX_S390X,

@@ -8,15 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imagegolf.elf import a64
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict, page_offset_for
+from imagegolf.elf.spec import (
     ELF32_EHDR,
     ELF32_PHDR,
     ELF64_EHDR,
     ELF64_PHDR,
-    Canvas,
-    LayoutConflict,
     Struct,
-    page_offset_for,
 )
 
 NUMERIC_EHDR_FIELDS = [

@@ -5,7 +5,8 @@ layout it is and what that layout relies on; ``platforms`` and ``supported_modes
 exists. One module per architecture (``x86_32``, ``x86_64``, ``x86_64_dyn``, ``arm64``,
 ``arm32``, ``riscv64``, …), each with its layouts documented byte by byte; ``catalog`` lists
 the layouts and the profiles that choose among them, ``reliance`` the risks they take;
-``layout`` declares the ELF structs once.
+``spec`` declares the ELF format once (constants, machines, structs) and ``layout`` is the canvas
+the layouts draw on.
 """
 
 from imagegolf.elf.catalog import Choice, Identified, Layout, Mode, Profile, identify

@@ -13,8 +13,9 @@ from itertools import groupby, pairwise
 
 from imagegolf.elf.anatomy import EM, ET, ET_DYN, Anatomy, Field, Use, dissect
 from imagegolf.elf.disasm import MAX_INSTRUCTIONS, Instruction, disassemble
+from imagegolf.elf.spec import EM_386, EM_AARCH64, EM_X86_64, PAGE
 
-ARCH_NAMES = {3: "i386", 62: "x86-64", 183: "arm64"}
+ARCH_NAMES: dict[int, str] = {EM_386: "i386", EM_X86_64: "x86-64", EM_AARCH64: "arm64"}
 _GAP = "│"  # a field or instruction that began on an earlier row
 
 
@@ -66,7 +67,7 @@ def _summary(
     where = f"file offset {entry_at:#x}" if entry_at is not None else "not mapped from the file"
     yield f"  entry     {anatomy.entry:#x} = {where}"
     if anatomy.loads:
-        base = min(s.vaddr - s.vaddr % 4096 for s in anatomy.loads)
+        base = min(s.vaddr - s.vaddr % PAGE for s in anatomy.loads)
         bias = " plus a random base (ET_DYN)" if header["e_type"] == ET_DYN else ""
         yield f"  load at   {base:#x}{bias}"
     for s in anatomy.segments:

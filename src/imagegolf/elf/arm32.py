@@ -3,7 +3,7 @@ run as Thumb code through the header.
 
 Three parties read the file, and each must accept every byte of it:
 
-- Linux's ELF loader (facts.md §2) and arch/arm/kernel/elf.c: the magic, e_type, e_machine = 40,
+- Linux's ELF loader (docs/elf.md) and arch/arm/kernel/elf.c: the magic, e_type, e_machine = 40,
   e_phentsize = 32, e_phnum and the program header. elf_check_arch wants an odd e_entry (Thumb)
   only if the CPU has HWCAP_THUMB (every ARMv5T(E), v6 and v7 does), and looks at e_flags only
   when its EABI version byte is 0: then EF_ARM_APCS_26 (0x08) and the VFP_FLOAT/SOFT_FLOAT
@@ -55,12 +55,14 @@ past 64; every one of its 8 free halfwords is an instruction the program needs.
 from __future__ import annotations
 
 from imagegolf.elf import t16
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict, u32
+from imagegolf.elf.spec import (
     ELF32_EHDR,
     ELF32_PHDR,
     ELF_MAGIC,
     ELFCLASS32,
     ELFDATA2LSB,
+    EM_ARM,
     ET_EXEC,
     EV_CURRENT,
     PAGE,
@@ -68,13 +70,9 @@ from imagegolf.elf.layout import (
     PF_W,
     PF_X,
     PT_LOAD,
-    Canvas,
-    LayoutConflict,
-    u32,
 )
 from imagegolf.errors import UsageError
 
-EM_ARM = 40
 PHOFF = 32  # e_shoff: the program header overlaps the ELF header from here on
 BASE = 0x200000  # file offset 0 maps here: p_vaddr (0x00200034) - p_offset (0x34)
 ENTRY = 20  # e_version: read by neither Linux nor qemu-user

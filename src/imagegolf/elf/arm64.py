@@ -2,7 +2,7 @@
 
 Three parties read an arm64 file, and each must accept every byte of it:
 
-- Linux's ELF loader (facts.md §2): only the magic of e_ident, then e_type, e_machine,
+- Linux's ELF loader (docs/elf.md): only the magic of e_ident, then e_type, e_machine,
   e_phentsize = 56, e_phnum and the program header, which must lie inside the file.
 - qemu-user's loader (linux-user/elfload.c), stricter: EI_CLASS = 2, EI_DATA = 1,
   EI_VERSION = 1 (elf_check_ident), e_ehsize = 64 and e_phentsize = 56 (elf_check_ehdr). It
@@ -60,7 +60,8 @@ e_ident was already binfmt-clean.
 from __future__ import annotations
 
 from imagegolf.elf import a64
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict
+from imagegolf.elf.spec import (
     ELF64_EHDR,
     ELF64_PHDR,
     ELF_MAGIC,
@@ -74,8 +75,6 @@ from imagegolf.elf.layout import (
     PF_W,
     PF_X,
     PT_LOAD,
-    Canvas,
-    LayoutConflict,
 )
 
 PHOFF = 56  # the program header starts at e_phnum

@@ -6,7 +6,7 @@ address once, so loops end) and conditional branch targets, and stops at the end
 an invalid instruction, a return, a data range, or a system call that does not return.
 
 Register values are tracked as far as simple moves and arithmetic allow, starting from the
-loader's all-zero registers (facts.md §2), so system calls read as ``write(1, 0x10020, 24)``
+loader's all-zero registers (docs/elf.md), so system calls read as ``write(1, 0x10020, 24)``
 and the path stops after ``exit(42)`` instead of decoding the header bytes behind it.
 """
 
@@ -21,6 +21,7 @@ from capstone import arm64 as cs_arm64
 from capstone import x86 as cs_x86
 
 from imagegolf.elf.anatomy import Anatomy, dissect
+from imagegolf.elf.spec import EM_386, EM_AARCH64, EM_X86_64
 
 MAX_INSTRUCTIONS = 512  # enough for any hand-made ELF; big binaries get their entry code only
 
@@ -361,11 +362,11 @@ def _arm64_effect(insn: Any, state: _State) -> bool:
 
 def _arch(anatomy: Anatomy) -> _Arch | None:
     machine = anatomy.machine
-    if machine == 3:
+    if machine == EM_386:
         return _Arch(capstone.CS_ARCH_X86, capstone.CS_MODE_32, 32, _X86_REGS, _I386, _x86_effect)
-    if machine == 62:
+    if machine == EM_X86_64:
         return _Arch(capstone.CS_ARCH_X86, capstone.CS_MODE_64, 64, _X86_REGS, _AMD64, _x86_effect)
-    if machine == 183:
+    if machine == EM_AARCH64:
         mode = capstone.CS_MODE_BIG_ENDIAN if anatomy.layout.byteorder == "big" else capstone.CS_MODE_ARM
         return _Arch(capstone.CS_ARCH_ARM64, mode, 64, _ARM64_REGS, _ARM64, _arm64_effect)
     return None

@@ -2,7 +2,7 @@
 
 Three parties read the file, and each must accept every byte of it:
 
-- Linux's ELF loader (facts.md §2): the magic, e_type, e_machine (8), e_phentsize = 56,
+- Linux's ELF loader (docs/elf.md): the magic, e_type, e_machine (8), e_phentsize = 56,
   e_phnum and the program header, which must lie inside the file; the n64 elf_check_arch also
   wants EI_CLASS = 2 and reads nothing of e_flags but the n32 bit (EF_MIPS_ABI2, 0x20).
 - qemu-user (linux-user/elfload.c, 7.2): EI_CLASS = 2, EI_DATA = 1, EI_VERSION = 1,
@@ -47,12 +47,19 @@ moves past the header: 120 + len.
 
 from __future__ import annotations
 
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict
+from imagegolf.elf.spec import (
+    EF_MIPS_ABI,
+    EF_MIPS_ABI2,
+    EF_MIPS_ARCH,
+    EF_MIPS_ARCH_64R6,
+    EF_MIPS_NAN2008,
     ELF64_EHDR,
     ELF64_PHDR,
     ELF_MAGIC,
     ELFCLASS64,
     ELFDATA2LSB,
+    EM_MIPS,
     ET_EXEC,
     EV_CURRENT,
     MAX_PAGE,
@@ -60,17 +67,9 @@ from imagegolf.elf.layout import (
     PF_W,
     PF_X,
     PT_LOAD,
-    Canvas,
-    LayoutConflict,
 )
 from imagegolf.errors import UsageError
 
-EM_MIPS = 8
-EF_MIPS_ABI2 = 0x20  # n32: qemu-mips64el (n64) refuses it
-EF_MIPS_NAN2008 = 0x400  # qemu's default mips64 CPU (5KEf) refuses it
-EF_MIPS_ARCH = 0xF0000000
-EF_MIPS_ARCH_64R6 = 0xA0000000
-EF_MIPS_ABI = 0x0000F000  # o32 / o64 / eabi: 0 for n64
 PHOFF = 56
 BASE = 0x10000  # >= vm.mmap_min_addr, 64 KiB-aligned; `lui $a1, 1` loads it
 ENTRY = 20

@@ -3,7 +3,7 @@ its free words.
 
 Three parties read the file, and each must accept every byte of it:
 
-- Linux's ELF loader (facts.md §2): the magic, e_type, e_machine, e_phentsize = 56, e_phnum
+- Linux's ELF loader (docs/elf.md): the magic, e_type, e_machine, e_phentsize = 56, e_phnum
   and the program header, which must lie inside the file. On ppc64 it also reads e_flags'
   two ABI bits: 2 (ELFv2) enters at e_entry; 0/1 (ELFv1) treats e_entry as a function
   descriptor (start_thread reads the real entry and the TOC from it).
@@ -55,25 +55,25 @@ two instructions over: 120 is the best found for this chain.
 
 from __future__ import annotations
 
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict
+from imagegolf.elf.spec import (
+    EF_PPC64_ABI,
+    EF_PPC64_ABI_V2,
     ELF64_EHDR,
     ELF64_PHDR,
     ELF_MAGIC,
     ELFCLASS64,
     ELFDATA2LSB,
+    EM_PPC64,
     ET_EXEC,
     EV_CURRENT,
     MAX_PAGE,
     PF_R,
     PF_X,
     PT_LOAD,
-    Canvas,
-    LayoutConflict,
 )
 from imagegolf.errors import UsageError
 
-EM_PPC64 = 21
-EF_PPC64_ABI_V2 = 2  # e_flags & 3: ELFv2, the entry is code (not a function descriptor)
 PHOFF = 56  # the program header starts at e_phnum
 BASE = 0x10000  # >= vm.mmap_min_addr, 64 KiB-aligned (ppc64 kernels often use 64 KiB pages)
 ENTRY = 40  # e_shoff: no loader reads it to execute a file
@@ -133,7 +133,7 @@ def build_embed(message: bytes) -> bytes:
     e, p = ELF64_EHDR, ELF64_PHDR
     flags = ba(BASE + 80)  # e_flags: ELFv2's low bits 10 are also `ba`'s AA=1, LK=0
     filesz = b(FILESZ_TO - 88)
-    if flags & 3 != EF_PPC64_ABI_V2:
+    if flags & EF_PPC64_ABI != EF_PPC64_ABI_V2:
         raise LayoutConflict("e_flags does not say ELFv2")
     c = Canvas()
     c.put(0, ELF_MAGIC, "e_ident[EI_MAG]")

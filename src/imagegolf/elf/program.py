@@ -54,8 +54,8 @@ def plan(
     profile: Profile | str = Profile.PORTABLE,
 ) -> Choice:
     """The layout the profile chooses for ``message``, its bytes, and the layouts passed over."""
-    mode = _choice(Mode, mode, "--mode")
-    profile = _choice(Profile, profile, "--profile")
+    mode = _choice(Mode, mode, "mode")
+    profile = _choice(Profile, profile, "profile")
     arch = _arch(platform)
     _check_message(message, mode)
     chosen = choose(bytes(message), arch, mode, profile)
@@ -64,27 +64,27 @@ def plan(
     if not any(candidates(arch, mode, p) for p in Profile):
         known = ", ".join(f"linux/{a}" for a in _ARCHITECTURES if candidates(a, mode, Profile.PORTABLE))
         raise UsageError(
-            f"--mode {mode} has no layout for {platform} yet", hint=f"use embed, or one of: {known}"
+            f"mode {mode} has no layout for {platform} yet", hint=f"use embed, or one of: {known}"
         )
     where = [a for a in _ARCHITECTURES if candidates(a, mode, profile)]
     if not where:
-        raise UsageError(f"--profile {profile} has no {mode} layout", hint="use another profile")
+        raise UsageError(f"profile {profile} has no {mode} layout", hint="use another profile")
     if not candidates(arch, mode, profile):
         names = ", ".join(f"linux/{a}" for a in where)
         why = "; gVisor runs amd64 and arm64 only" if profile is Profile.GVISOR else ""
-        raise UsageError(f"--profile {profile} has no layout for {platform}", hint=f"it covers {names}{why}")
+        raise UsageError(f"profile {profile} has no layout for {platform}", hint=f"it covers {names}{why}")
     raise UsageError(  # every candidate's message condition broke, and no fallback was listed
         f"no {profile} {mode} layout for {platform} takes a {len(message)}-byte message",
-        hint="use --profile portable",
+        hint="use the portable profile",
     )
 
 
-def _choice(kind: type[_E], value: _E | str, flag: str) -> _E:
+def _choice(kind: type[_E], value: _E | str, setting: str) -> _E:
     try:
         return kind(value)
     except ValueError:
         names = ", ".join(member.value for member in kind)
-        raise UsageError(f"{flag} {value!r} is not known", hint=f"use one of: {names}") from None
+        raise UsageError(f"{setting} {value!r} is not known", hint=f"use one of: {names}") from None
 
 
 def _arch(platform: Platform) -> str:
@@ -106,12 +106,12 @@ def _check_message(message: bytes, mode: Mode) -> None:
     if mode is Mode.ARGV:
         if b"\0" in message:
             raise UsageError(
-                "the message contains a NUL byte, which argv cannot carry", hint="use --mode embed"
+                "the message contains a NUL byte, which argv cannot carry", hint="use the embed mode"
             )
         try:
             message.decode("utf-8")
         except UnicodeDecodeError as error:
             raise UsageError(
                 f"the message is not UTF-8 (byte {error.start}); in argv mode it travels in JSON",
-                hint="use --mode embed for arbitrary bytes",
+                hint="use the embed mode for arbitrary bytes",
             ) from None

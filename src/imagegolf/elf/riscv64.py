@@ -2,7 +2,7 @@
 
 Three parties read a riscv64 file, and each must accept every byte of it:
 
-- Linux's ELF loader (facts.md §2); arch/riscv's elf_check_arch also wants EI_CLASS = 2. It
+- Linux's ELF loader (docs/elf.md); arch/riscv's elf_check_arch also wants EI_CLASS = 2. It
   does not read e_flags (the float ABI and RVC bits are a linker matter).
 - qemu-riscv64 (linux-user/elfload.c): EI_CLASS = 2, EI_DATA = 1, EI_VERSION = 1,
   e_ehsize = 64, e_phentsize = 56. Its only use of e_flags is to refuse a non-RVE binary on an
@@ -51,12 +51,14 @@ needs its 8 bytes anyway.
 from __future__ import annotations
 
 from imagegolf.elf import rv64
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict
+from imagegolf.elf.spec import (
     ELF64_EHDR,
     ELF64_PHDR,
     ELF_MAGIC,
     ELFCLASS64,
     ELFDATA2LSB,
+    EM_RISCV,
     ET_EXEC,
     EV_CURRENT,
     PAGE,
@@ -64,12 +66,9 @@ from imagegolf.elf.layout import (
     PF_W,
     PF_X,
     PT_LOAD,
-    Canvas,
-    LayoutConflict,
 )
 from imagegolf.errors import UsageError
 
-EM_RISCV = 243
 PHOFF = 56  # the program header starts at e_phnum
 BASE = 0x10000  # file offset 0 maps here; vm.mmap_min_addr is often 65536
 ENTRY = 104  # p_align: read by Linux only for ET_DYN

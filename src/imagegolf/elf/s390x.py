@@ -2,7 +2,7 @@
 
 Three parties read the file, and each must accept every byte of it:
 
-- Linux's ELF loader (facts.md §2): the magic, e_type, e_machine (22), e_phentsize = 56,
+- Linux's ELF loader (docs/elf.md): the magic, e_type, e_machine (22), e_phentsize = 56,
   e_phnum and the program header, which must lie inside the file (s390's elf_check_arch also
   wants EI_CLASS = 2).
 - qemu-user (linux-user/elfload.c, 7.2): EI_CLASS = 2, EI_DATA = 2 (MSB), EI_VERSION = 1,
@@ -55,24 +55,22 @@ write plus the branches that chain them.)
 
 from __future__ import annotations
 
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict
+from imagegolf.elf.spec import (
     ELF64_EHDR,
     ELF64_PHDR,
     ELF_MAGIC,
     ELFCLASS64,
+    ELFDATA2MSB,
+    EM_S390,
     ET_EXEC,
     EV_CURRENT,
     PF_R,
     PF_X,
     PT_LOAD,
-    Canvas,
-    LayoutConflict,
-    Struct,
 )
 from imagegolf.errors import UsageError
 
-ELFDATA2MSB = 2
-EM_S390 = 22
 PHOFF = 62  # p_type over e_shstrndx = 0 + two bytes past the ELF header: see the docstring
 BASE = 0x10000  # >= vm.mmap_min_addr, page-aligned
 ENTRY = 40
@@ -80,14 +78,7 @@ MESSAGE = PHOFF + ELF64_PHDR.size  # 118
 PADDR = PHOFF + ELF64_PHDR["p_paddr"].offset  # 86
 ALIGN = PHOFF + ELF64_PHDR["p_align"].offset  # 110
 __NR_write, __NR_exit = 4, 1
-
-
-def field_be(canvas: Canvas, struct: Struct, name: str, value: int, *, base: int = 0) -> None:
-    """Canvas.field, big-endian (layout.py's structs are byte offsets; only the order differs)."""
-    field = struct[name]
-    if not 0 <= value < 1 << (8 * field.size):
-        raise LayoutConflict(f"{struct.name}.{name} = {value:#x} does not fit {field.size} bytes")
-    canvas.put(base + field.offset, value.to_bytes(field.size, "big"), f"{struct.name}.{name}")
+BE = ELFDATA2MSB.byteorder  # every field of more than one byte: s390x files are ELFDATA2MSB
 
 
 def _rel16(at: int, target: int) -> int:
@@ -151,22 +142,22 @@ def build_embed(message: bytes) -> bytes:
     c.field(e, "e_ident[EI_OSABI]", 0)  # binfmt_misc: 0-3
     c.field(e, "e_ident[EI_ABIVERSION]", 0)  # binfmt_misc: bytes 8-15 must be zero
     c.field(e, "e_ident[EI_PAD]", 0)
-    field_be(c, e, "e_type", ET_EXEC)  # binfmt_misc: 2 or 3; ET_EXEC maps at p_vaddr
-    field_be(c, e, "e_machine", EM_S390)
-    field_be(c, e, "e_entry", BASE + ENTRY)
-    field_be(c, e, "e_phoff", PHOFF)  # unaligned: neither Linux nor qemu checks alignment
-    field_be(c, e, "e_ehsize", e.size)  # qemu-user checks it; Linux does not
-    field_be(c, e, "e_phentsize", p.size)  # both check it: 56
-    field_be(c, e, "e_phnum", 1)
-    field_be(c, e, "e_shentsize", 0)  # no loader reads section headers to execute a file
-    field_be(c, e, "e_shnum", 0)
-    field_be(c, e, "e_shstrndx", 0)  # p_type's first half: zero reads the same swapped or not
-    field_be(c, p, "p_type", PT_LOAD, base=PHOFF)
-    field_be(c, p, "p_flags", PF_R | PF_X, base=PHOFF)
-    field_be(c, p, "p_offset", 0, base=PHOFF)  # ≡ p_vaddr (mod page): maps file offset 0
-    field_be(c, p, "p_vaddr", BASE, base=PHOFF)
-    field_be(c, p, "p_filesz", size, base=PHOFF)
-    field_be(c, p, "p_memsz", size, base=PHOFF)  # = p_filesz: nothing to zero-fill
+    c.field(e, "e_type", ET_EXEC, byteorder=BE)  # binfmt_misc: 2 or 3; ET_EXEC maps at p_vaddr
+    c.field(e, "e_machine", EM_S390, byteorder=BE)
+    c.field(e, "e_entry", BASE + ENTRY, byteorder=BE)
+    c.field(e, "e_phoff", PHOFF, byteorder=BE)  # unaligned: neither Linux nor qemu checks alignment
+    c.field(e, "e_ehsize", e.size, byteorder=BE)  # qemu-user checks it; Linux does not
+    c.field(e, "e_phentsize", p.size, byteorder=BE)  # both check it: 56
+    c.field(e, "e_phnum", 1, byteorder=BE)
+    c.field(e, "e_shentsize", 0, byteorder=BE)  # no loader reads section headers to execute a file
+    c.field(e, "e_shnum", 0, byteorder=BE)
+    c.field(e, "e_shstrndx", 0, byteorder=BE)  # p_type's first half: zero reads the same swapped or not
+    c.field(p, "p_type", PT_LOAD, base=PHOFF, byteorder=BE)
+    c.field(p, "p_flags", PF_R | PF_X, base=PHOFF, byteorder=BE)
+    c.field(p, "p_offset", 0, base=PHOFF, byteorder=BE)  # ≡ p_vaddr (mod page): maps file offset 0
+    c.field(p, "p_vaddr", BASE, base=PHOFF, byteorder=BE)
+    c.field(p, "p_filesz", size, base=PHOFF, byteorder=BE)
+    c.field(p, "p_memsz", size, base=PHOFF, byteorder=BE)  # = p_filesz: nothing to zero-fill
     # e_version: read by neither Linux nor qemu-user
     c.put(20, sr(2, 2) + svc(__NR_exit), "code: sr %r2,%r2; svc 1")
     # e_shoff and e_flags: unread on s390x (qemu reads sections only to log symbols)

@@ -4,7 +4,7 @@ The program header starts at offset 4, inside e_ident, so the two headers share 
 code begins at e_version (the entry point), runs through e_entry, whose value is chosen so its
 four bytes are instructions too, and ends in the section-header fields the loader never reads.
 The message follows the header: 48 + len bytes, one instruction (`int 0x80`, 2 bytes) above
-the 46 + len floor of a contiguous message (facts.md §3).
+the 46 + len floor of a contiguous message (docs/elf.md).
 
  off  ELF header             program header  bytes (embed, len ≤ 255)
    0  e_ident[EI_MAG]                        7f 'E' 'L' 'F'
@@ -36,27 +36,14 @@ Exit paths (after `int 0x80` has written: eax = bytes written, ebx = 1), one per
 
 p_filesz (the code at offset 20) is smaller than p_memsz; p_offset is picked so that
 p_vaddr + p_filesz is page-aligned, which leaves the loader's zero-fill nothing to do: the
-layouts are portable to loaders that abort when that zero-fill faults (facts.md §2), so the
+layouts are portable to loaders that abort when that zero-fill faults (docs/elf.md), so the
 `modern` profile has nothing to gain here and builds the same bytes.
 """
 
 from __future__ import annotations
 
-from imagegolf.elf.layout import (
-    ELF32_EHDR,
-    ELF32_PHDR,
-    ELF_MAGIC,
-    EM_386,
-    ET_EXEC,
-    PF_R,
-    PT_LOAD,
-    Canvas,
-    LayoutConflict,
-    imm8,
-    imm32,
-    page_offset_for,
-    u32,
-)
+from imagegolf.elf.layout import Canvas, LayoutConflict, imm8, imm32, page_offset_for, u32
+from imagegolf.elf.spec import ELF32_EHDR, ELF32_PHDR, ELF_MAGIC, EM_386, ET_EXEC, PF_R, PT_LOAD
 
 PHOFF = 4  # the program header starts inside e_ident
 ENTRY_OFFSET = 20  # the code starts at e_version

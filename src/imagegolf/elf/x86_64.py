@@ -4,7 +4,7 @@ With the program header at offset 24, p_type is the low half of e_entry and p_fl
 half, so the entry point is (p_flags << 32) | 1: the code starts at file offset 1, where
 "ELF" are three REX prefixes; a REX not immediately before the opcode is ignored (Intel SDM
 2.2.1), and the first instruction, `lea rsi`, brings its own REX.W. The phdr ends at 80 (the
-ELF64 minimum, facts.md §2); p_align, its last 8 bytes, is where the message starts: 72 + len
+ELF64 minimum, docs/elf.md); p_align, its last 8 bytes, is where the message starts: 72 + len
 bytes, the floor for a contiguous message, padded to 80 for messages under 8 bytes.
 
  off  ELF header            program header  bytes (embed, len ≤ 255)
@@ -30,20 +30,8 @@ p_filesz = p_memsz: no zero-fill, nothing the `modern` profile could improve.
 
 from __future__ import annotations
 
-from imagegolf.elf.layout import (
-    ELF64_EHDR,
-    ELF64_PHDR,
-    ELF_MAGIC,
-    EM_X86_64,
-    ET_EXEC,
-    PF_R,
-    PF_X,
-    PT_LOAD,
-    Canvas,
-    LayoutConflict,
-    imm8,
-    imm32,
-)
+from imagegolf.elf.layout import Canvas, LayoutConflict, imm8, imm32
+from imagegolf.elf.spec import ELF64_EHDR, ELF64_PHDR, ELF_MAGIC, EM_X86_64, ET_EXEC, PF_R, PF_X, PT_LOAD
 
 PHOFF = 24  # the program header starts at e_entry
 MIN_SIZE = PHOFF + ELF64_PHDR.size  # 80: the phdr must lie inside the file

@@ -50,7 +50,8 @@ Layouts here (catalog.py lists them with their reliances):
 
 from __future__ import annotations
 
-from imagegolf.elf.layout import (
+from imagegolf.elf.layout import Canvas, LayoutConflict, imm8, imm32
+from imagegolf.elf.spec import (
     ELF64_EHDR,
     ELF64_PHDR,
     ELF_MAGIC,
@@ -63,10 +64,6 @@ from imagegolf.elf.layout import (
     PF_W,
     PF_X,
     PT_LOAD,
-    Canvas,
-    LayoutConflict,
-    imm8,
-    imm32,
 )
 
 PHOFF = 0x0C  # e_phoff: the program header starts at e_ident[12]

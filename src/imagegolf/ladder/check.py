@@ -69,20 +69,13 @@ def diagnosis(image: oci.Image) -> str:
     argv = image.config.argv
     if not argv or not argv[0].startswith("/"):
         return ""
-    files = _files(image)
-    program = files.get(argv[0].strip("/"))
+    tree = oci.image_filesystem(image, caps=LADDER_CAPS, keep_data=True)  # the merged layers
+    node = tree.file_node(argv[0].strip("/"))
+    program = node.entry.data if node is not None else None
     loader = interpreter(program) if program else None
-    if not loader or loader.strip("/") in files:
+    if not loader or loader.strip("/") in tree.nodes:
         return ""
     return (
         f"; {argv[0]} is dynamically linked: its program interpreter {loader} is not in the image "
         "(link it statically, or add the loader and its libraries)"
     )
-
-
-def _files(image: oci.Image) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    for descriptor, layer in zip(image.manifest.layers, image.layers, strict=True):
-        for entry in oci.layer_entries(layer, descriptor.media_type, caps=LADDER_CAPS, keep_data=True):
-            files[entry.path.strip("/")] = entry.data or b""
-    return files

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import struct
-
-ELF_MAGIC = b"\x7fELF"
-PT_INTERP = 3
-# Per class: (word format, offset of e_phoff, of e_phentsize, of p_offset and p_filesz in a phdr)
-_ELF32 = ("<I", 28, 42, 4, 16)
-_ELF64 = ("<Q", 32, 54, 8, 32)
+from imagegolf.elf import spec
 
 
 def interpreter(data: bytes) -> str | None:
@@ -16,21 +10,25 @@ def interpreter(data: bytes) -> str | None:
 
     Only little-endian ELF32/ELF64 are read; anything else (or a truncated header) is None.
     """
-    if data[:4] != ELF_MAGIC or len(data) < 64 or data[5] != 1:
+    ident = spec.ELF32_EHDR  # e_ident is the same in both classes
+    if (
+        data[:4] != spec.ELF_MAGIC
+        or len(data) < spec.ELF64_EHDR.size
+        or ident["e_ident[EI_DATA]"].read(data, "little") != spec.ELFDATA2LSB
+    ):
         return None
-    layout = _ELF64 if data[4] == 2 else _ELF32
-    word, phoff_at, entsize_at, p_offset_at, p_filesz_at = layout
-    (phoff,) = struct.unpack_from(word, data, phoff_at)
-    phentsize, phnum = struct.unpack_from("<HH", data, entsize_at)
-    for index in range(phnum):
+    is64 = ident["e_ident[EI_CLASS]"].read(data, "little") == spec.ELFCLASS64
+    ehdr, phdr = (spec.ELF64_EHDR, spec.ELF64_PHDR) if is64 else (spec.ELF32_EHDR, spec.ELF32_PHDR)
+    phoff = ehdr["e_phoff"].read(data, "little")
+    phentsize = ehdr["e_phentsize"].read(data, "little")
+    for index in range(ehdr["e_phnum"].read(data, "little")):
         header = phoff + index * phentsize
         if header + phentsize > len(data):
             return None
-        (p_type,) = struct.unpack_from("<I", data, header)
-        if p_type != PT_INTERP:
+        if phdr["p_type"].read(data, "little", base=header) != spec.PT_INTERP:
             continue
-        (offset,) = struct.unpack_from(word, data, header + p_offset_at)
-        (size,) = struct.unpack_from(word, data, header + p_filesz_at)
+        offset = phdr["p_offset"].read(data, "little", base=header)
+        size = phdr["p_filesz"].read(data, "little", base=header)
         raw = data[offset : offset + size]
         return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
     return None

@@ -59,7 +59,7 @@ def _choose(found: list[Found], wanted: Wanted) -> Found:
             if platform_matches(platform, candidate[1].platform):
                 return candidate
     held = ", ".join(str(config.platform) for _, config in found) or "none"
-    hint = "choose one with --platform" if found else None
+    hint = "name the platform to take" if found else None
     raise BadInputError(f"the archive holds {len(found)} images ({held}), none for {wanted}", hint=hint)
 
 

@@ -182,7 +182,7 @@ def choose_manifest(index: Index, wanted: Sequence[Platform] = ()) -> Choice:
         if len(images) == 1:
             return Choice(images[0], f"the only image of the index{also}", len(images) + skipped)
         raise BadInputError(
-            f"the index holds {len(images)} images ({described})", hint="choose one with --platform"
+            f"the index holds {len(images)} images ({described})", hint="name the platform to take"
         )
     among = len(images) + skipped
     for platform in wanted:
