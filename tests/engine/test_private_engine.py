@@ -34,7 +34,7 @@ def test_the_private_podman_keeps_its_state_in_its_directory_and_removes_it() ->
     directory = service.directory
     try:
         with connect({"DOCKER_HOST": service.url}) as engine:
-            assert engine.api.info()["DockerRootDir"] == f"{directory}/root"
+            assert engine.api.info().root_dir == f"{directory}/root"
             archive = busybox_image(["/bin/busybox", "sh", "-c", "sleep 2; echo hi"], tag="localhost/ig-p:1")
             names = engine.load(archive)
             with ThreadPoolExecutor(1) as pool:

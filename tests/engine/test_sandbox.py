@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import docker
 import pytest
 from tests.archive import busybox_image
 
 from imagegolf.engine import Engine, ImageRefused, RunSpec
-from imagegolf.engine.client import _exit_status
+from imagegolf.engine.client import DockerApiEngine, _exit_status
+from imagegolf.engine.docker_api import ContainerState, DockerApi
 from imagegolf.errors import EngineError
 
 pytestmark = pytest.mark.engine
@@ -86,10 +86,10 @@ def test_stderr_is_capped_while_streaming_too(engine: Engine) -> None:
 def test_writable_places_are_masked_and_image_volumes_never_created(engine: Engine) -> None:
     places = ("/tmp", "/var/tmp", "/run", "/dev/shm", "/data")
     script = "; ".join(f"/bin/busybox touch {p}/x 2>/dev/null && echo wrote {p}" for p in places)
-    volumes_before = len(engine.api.volumes().get("Volumes") or [])
+    volumes_before = len(engine.api.sdk.volumes().get("Volumes") or [])
     result = _sh(engine, f"{script}; echo done", RunSpec().masking(("/data",)), Volumes={"/data": {}})
     assert result.stdout == b"done\n", result.stdout
-    assert len(engine.api.volumes().get("Volumes") or []) == volumes_before
+    assert len(engine.api.sdk.volumes().get("Volumes") or []) == volumes_before
 
 
 def test_a_start_failure_is_a_result(engine: Engine) -> None:
@@ -105,13 +105,13 @@ def test_a_start_failure_is_a_result(engine: Engine) -> None:
 def test_the_container_is_created_as_the_spec_says(engine: Engine) -> None:
     names = engine.load(busybox_image(["/bin/busybox", "true"], tag="localhost/igtest-spec:1", User="0"))
     spec = RunSpec().masking(("/data",))
-    created = engine.api.create_container(
-        names[0], host_config=engine.api.create_host_config(**spec.host_config()), **spec.create_kwargs()
+    created = engine.api.sdk.create_container(
+        names[0], host_config=engine.api.sdk.create_host_config(**spec.host_config()), **spec.create_kwargs()
     )
     try:
-        info = engine.api.inspect_container(created["Id"])
+        info = engine.api.sdk.inspect_container(created["Id"])
     finally:
-        engine.api.remove_container(created["Id"], force=True, v=True)
+        engine.api.sdk.remove_container(created["Id"], force=True, v=True)
         engine.remove_image(names[0])
     host, config = info["HostConfig"], info["Config"]
     assert host["ReadonlyRootfs"] is True and host["Privileged"] is False
@@ -133,10 +133,10 @@ def test_the_container_is_created_as_the_spec_says(engine: Engine) -> None:
 def test_removing_our_tag_keeps_the_image_for_its_other_names(engine: Engine) -> None:
     archive = busybox_image(["/bin/busybox", "true"], tag="localhost/igtest-keep:1")
     names = engine.load(archive)
-    engine.api.tag(names[0], "localhost/igtest-keep", "ours")
+    engine.api.sdk.tag(names[0], "localhost/igtest-keep", "ours")
     engine.remove_image("localhost/igtest-keep:ours", force=False)
     try:
-        assert engine.api.inspect_image(names[0])
+        assert engine.api.sdk.inspect_image(names[0])
     finally:
         engine.remove_image(names[0])
 
@@ -147,8 +147,8 @@ def test_a_refused_archive_raises_image_refused(engine: Engine) -> None:
 
 
 def test_an_engine_that_stops_answering_raises() -> None:
-    client = docker.DockerClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
-    dead = Engine(client, "unix:///nonexistent/docker.sock")
+    url = "unix:///nonexistent/docker.sock"
+    dead = DockerApiEngine(DockerApi.open(url, version="1.41"), url)
     with pytest.raises(EngineError):
         dead.run("localhost/anything:1")
     with pytest.raises(EngineError):
@@ -158,14 +158,14 @@ def test_an_engine_that_stops_answering_raises() -> None:
 @pytest.mark.parametrize(
     ("waited", "state", "expected"),
     [
-        (3, {"Status": "exited", "ExitCode": 3}, 3),
-        (-1, {"Status": "exited", "ExitCode": 126}, 126),  # podman's wait lost it; inspect has it
-        (None, {"Status": "exited", "ExitCode": 0}, 0),
-        (-1, {"Status": "running", "ExitCode": 0}, None),
-        (None, {}, None),
+        (3, ContainerState("exited", 3), 3),
+        (-1, ContainerState("exited", 126), 126),  # podman's wait lost it; inspect has it
+        (None, ContainerState("exited", 0), 0),
+        (-1, ContainerState("running", 0), None),
+        (None, ContainerState(), None),
     ],
 )
 def test_exit_status_falls_back_to_the_inspected_state(
-    waited: int | None, state: dict[str, object], expected: int | None
+    waited: int | None, state: ContainerState, expected: int | None
 ) -> None:
     assert _exit_status(waited, state) == expected

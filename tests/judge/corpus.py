@@ -202,7 +202,7 @@ REJECTED: list[Case] = [
         (5, 29),
         _record(LINUX_ARM64),
         Verdict.REJECTED_IMAGE,
-        ("runs only through emulation", "--platform linux/arm64/v8"),
+        ("runs only through emulation", "the judging settings name the platform linux/arm64/v8"),
     ),
     Case("lying-descriptor-size", (4,), _lying_size, Verdict.REJECTED_IMAGE, ("descriptor says 4096",)),
     Case("blob-hash-mismatch", (4,), _hash_mismatch, Verdict.REJECTED_IMAGE, ("content is sha256:",)),

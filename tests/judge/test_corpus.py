@@ -104,10 +104,10 @@ def test_judged_by_running(case: Case, corpus: dict[str, Path], engine: Engine) 
     assert judgement.metrics is not None and judgement.digest is not None
     for run in judgement.runs:
         assert run.wall_ms < (SPEC.timeout_s + 10) * 1000
-    leftover = engine.api.containers(all=True, filters={"label": LABEL})
+    leftover = engine.api.sdk.containers(all=True, filters={"label": LABEL})
     assert not [c for c in leftover if "imagegolf-judge-" in c.get("Image", "")]
     assert not [
-        i for i in engine.api.images() if any("imagegolf-judge-" in t for t in i.get("RepoTags") or [])
+        i for i in engine.api.sdk.images() if any("imagegolf-judge-" in t for t in i.get("RepoTags") or [])
     ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from imagegolf import elf, oci, store
 from imagegolf.engine import Engine, RunSpec
-from imagegolf.engine.client import StoredSize
+from imagegolf.engine.client import DockerApiEngine, StoredSize
 from imagegolf.judge import JudgeOptions, Verdict, judge_one, local_fetch
 from imagegolf.platform import LINUX_386
 from tests.judge.images import PHRASE
@@ -48,14 +48,14 @@ def test_a_size_the_engine_disagrees_with_is_refused(
     engine: Engine, record: tuple[Path, oci.Image], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A mismatch cannot happen while the reader follows the engines: inject it at the seam.
-    real = Engine.stored_size
+    real = DockerApiEngine.stored_size
 
-    def lying(self: Engine, name: str) -> StoredSize | None:
+    def lying(self: DockerApiEngine, name: str) -> StoredSize | None:
         stored = real(self, name)
         assert stored is not None
         return StoredSize(stored.metric, stored.size + 13_000)
 
-    monkeypatch.setattr(Engine, "stored_size", lying)
+    monkeypatch.setattr(DockerApiEngine, "stored_size", lying)
     judgement = judge_one(str(record[0]), fetch=local_fetch, engine=engine, options=OPTIONS)
     assert judgement.verdict is Verdict.REJECTED_IMAGE
     assert "the engine stores this image at" in judgement.reason

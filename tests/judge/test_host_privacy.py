@@ -90,6 +90,6 @@ def test_an_engine_error_shown_as_the_reason_names_no_host_path(engine: Engine) 
     assert record.verdict is Verdict.START_FAILED
     assert run.never_started == record.reason
     assert "/etc/hostname" in record.reason and HOST_PATH in record.reason, record.reason
-    root = engine.api.info()["DockerRootDir"]
+    root = engine.api.info().root_dir
     for host_path in ("/tmp/", "/var/lib/", "/run/containers", "/run/docker", "userdata", root):
         assert host_path not in record.reason

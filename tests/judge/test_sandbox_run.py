@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from imagegolf.engine import RunResult
-from imagegolf.engine.client import HOST_PATH, Engine, scrub_host_paths
+from imagegolf.engine.client import HOST_PATH, DockerApiEngine, scrub_host_paths
+from imagegolf.engine.docker_api import DockerApi
 from imagegolf.errors import EngineError
 from imagegolf.judge.sandbox_run import start_failure
 
@@ -81,9 +82,7 @@ def test_engine_errors_lose_their_host_paths(message: str, kept: list[str]) -> N
 
 
 def test_an_engine_not_on_a_local_socket_is_refused_before_any_call() -> None:
-    import docker
-
     url = "tcp://192.0.2.1:2375"
-    remote = Engine(docker.DockerClient(base_url=url, version="1.41"), url)
+    remote = DockerApiEngine(DockerApi.open(url, version="1.41"), url)
     with pytest.raises(EngineError, match="not reached through a local socket"):
         remote.run("localhost/anything:1")

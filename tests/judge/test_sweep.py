@@ -8,7 +8,7 @@ import pytest
 
 from imagegolf import elf
 from imagegolf.cli.images import program_image
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.judge.sandbox_run import (
     JUDGE_IMAGE_PREFIX,
     judge_image_name,
@@ -28,7 +28,8 @@ def test_the_sweep_removes_old_judge_images_and_their_containers_only(engine: En
     other = "localhost/igtest-not-a-judge:sweep"
     for name in (old, fresh, other):
         engine.load(dual_tar_bytes(image, name))
-    leftover = engine.api.create_container(old)["Id"]  # what a SIGKILLed judge leaves: created, not removed
+    # What a SIGKILLed judge leaves: created, not removed.
+    leftover = engine.api.sdk.create_container(old)["Id"]
     try:
         containers, images = sweep_leftovers(engine, 3600)
         assert (containers, images) >= (1, 1)

@@ -99,7 +99,7 @@ def test_a_zstd_record_is_accepted_on_podman_and_named_on_dockerd_20_10(
 ) -> None:
     image = zstd_record(shape)
     path = store.write_dual_tar(image, tmp_path / "zstd.tar", "localhost/igtest/zstd-record:1")
-    before = engine.api.images()
+    before = engine.api.sdk.images()
     judgement = judge_one(str(path), fetch=local_fetch, engine=engine, options=JudgeOptions(PHRASE))
     assert judgement.digest == image.manifest_digest
     assert judgement.metrics == oci.size_metrics(image)  # measured from the bytes either way
@@ -109,14 +109,14 @@ def test_a_zstd_record_is_accepted_on_podman_and_named_on_dockerd_20_10(
         assert judgement.verdict is Verdict.ACCEPTED, judgement.reason
         assert [run.stdout for run in judgement.runs] == [f"{PHRASE}\n".encode()] * 3
     else:
-        version = engine.api.version()["Version"]
+        version = engine.api.version().version
         assert judgement.verdict is Verdict.REJECTED_IMAGE
         assert judgement.reason == (
             f"docker {version} cannot unpack zstd layers (Docker ≥ 23 can; podman can): layer 1 is "
             f"{media.OCI_LAYER_ZSTD}, which it would read as a plain tar, so the image was not loaded"
         )
         assert judgement.runs == ()
-        assert engine.api.images() == before  # never handed to dockerd
+        assert engine.api.sdk.images() == before  # never handed to dockerd
 
 
 @pytest.mark.engine

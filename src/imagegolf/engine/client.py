@@ -1,4 +1,5 @@
-"""Engine operations over the Docker Engine API (dockerd, or podman's compat service)."""
+"""The real engine: ``DockerApiEngine``, the ``Engine`` protocol over the Docker Engine API
+(dockerd, or podman's compatible service), through the typed SDK wrapper (engine/docker_api.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,37 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
-import docker
-import docker.errors
-import requests.exceptions
-
+from imagegolf.engine.docker_api import (
+    ApiError,
+    ApiNotFound,
+    ApiUnreachable,
+    ContainerState,
+    DockerApi,
+    Frame,
+)
+from imagegolf.engine.protocol import Engine as Engine
+from imagegolf.engine.protocol import EngineKind, ImageRefused, RunResult, StoredSize, never_started
 from imagegolf.engine.runtimes import RUNC, RUNSC, docker_hint, docker_problem, podman_flags
 from imagegolf.engine.sandbox import RunSpec, etc_files
 from imagegolf.errors import EngineError
 
-_API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+# ``Engine`` (the protocol), ``ImageRefused``, ``RunResult`` and ``StoredSize`` are defined in
+# engine/protocol.py; they are named here too for callers that import them from this module.
+__all__ = [
+    "ENGINE_ROOTS",
+    "HOST_PATH",
+    "DockerApiEngine",
+    "Engine",
+    "ImageRefused",
+    "RunResult",
+    "StoredSize",
+    "reap_shim",
+    "scrub_host_paths",
+]
+_API_ERRORS = (ApiError, ApiUnreachable)
 # Where engines keep their state; a path under one of these, or naming a 64-hex id (a layer, a
 # container, a bundle), is the host's business and never shown (run errors reach a public page).
 ENGINE_ROOTS = (
@@ -55,36 +74,6 @@ def scrub_host_paths(text: str, roots: Iterable[str] = ()) -> str:
     return _PATH.sub(scrub, text)
 
 
-class ImageRefused(EngineError):
-    """The engine answered but would not load the image archive."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one sandboxed run produced; stdout/stderr are capped while streaming."""
-
-    exit_code: int | None  # None when the run was killed by the wall timeout
-    stdout: bytes
-    stderr: bytes
-    wall_ms: int
-    stdout_truncated: bool
-    timed_out: bool
-    oom_killed: bool
-    error: str  # the engine's own error text (start failures), empty otherwise
-    stderr_truncated: bool = False
-    status_unknown: bool = False  # it ran and ended, but the engine lost its exit status
-
-    @property
-    def output_limited(self) -> bool:
-        """The run was stopped because stdout or stderr passed its cap."""
-        return self.stdout_truncated or self.stderr_truncated
-
-    @property
-    def started(self) -> bool:
-        """The engine started the container (it has an exit status, or was killed by us)."""
-        return self.exit_code is not None or self.timed_out or self.output_limited or self.status_unknown
-
-
 class _CappedStreams:
     """Collect demultiplexed (stdout, stderr) frames up to caps; note overflow."""
 
@@ -96,7 +85,7 @@ class _CappedStreams:
         self.stderr_truncated = False
         self.overflow = threading.Event()
 
-    def consume(self, frames: Any) -> None:
+    def consume(self, frames: Iterator[Frame]) -> None:
         """Keep at most the caps; past a cap, signal the overflow and drain without keeping.
 
         Draining matters: an engine that cannot write the attach stream (podman's conmon) does
@@ -123,28 +112,19 @@ class _CappedStreams:
         return len(data) > room
 
 
-@dataclass(frozen=True)
-class StoredSize:
-    """An image's size as an engine reports it, and which of imagegolf's metrics that number is."""
-
-    metric: str  # "docker_classic" or "podman"
-    size: int
-
-
-class Engine:
-    """A connected engine. Every call goes through this seam."""
+class DockerApiEngine:
+    """The ``Engine`` protocol over the Docker Engine API: dockerd, or podman's compatible service."""
 
     def __init__(
         self,
-        client: docker.DockerClient,
+        api: DockerApi,
         url: str,
         *,
         host_paths: tuple[str, ...] = (),
         spawn: Callable[[str], Engine] | None = None,
     ) -> None:
-        self.client = client
-        self.api: docker.APIClient = client.api
-        self.url = url
+        self.api = api
+        self._url = url
         self._host_paths = host_paths  # directories of this engine's own, never to be shown
         self._data_root: str | None = None
         # A podman service imagegolf started: ``spawn(runtime)`` is its sibling service for another
@@ -152,34 +132,36 @@ class Engine:
         self._spawn = spawn
         self._runtimes_ok: set[str] = set()
 
+    @property
+    def url(self) -> str:
+        return self._url
+
     def close(self) -> None:
-        self.client.close()
+        self.api.close()
 
     def describe(self) -> str:
         """``podman 4.3.1`` / ``docker 20.10.24`` at URL."""
         try:
-            info = self.api.version()
+            version = self.api.version()
         except _API_ERRORS as exc:
-            raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
-        names = [c.get("Name", "") for c in info.get("Components", [])]
-        kind = "podman" if any("Podman" in n for n in names) else "docker"
-        return f"{kind} {info.get('Version', '?')} at {self.url}"
+            raise self._silent(exc) from exc
+        kind = "podman" if version.podman else "docker"
+        return f"{kind} {version.version} at {self.url}"
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> EngineKind:
         """``podman`` or ``docker``."""
         try:
-            components = self.api.version().get("Components", [])
+            return "podman" if self.api.version().podman else "docker"
         except _API_ERRORS as exc:
-            raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
-        return "podman" if any("Podman" in c.get("Name", "") for c in components) else "docker"
+            raise self._silent(exc) from exc
 
     def podman_runtime(self) -> str:
         """The runtime a podman service runs every container under (``runc`` for runc and crun)."""
         try:
-            name = str(self.api.info().get("DefaultRuntime") or "")
+            name = self.api.info().default_runtime
         except _API_ERRORS as exc:
-            raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
+            raise self._silent(exc) from exc
         base = name.rsplit("/", 1)[-1]
         return RUNC if base in ("runc", "crun") else base
 
@@ -190,10 +172,11 @@ class Engine:
         if runtime in self._runtimes_ok or self.kind == "docker" or self.podman_runtime() == runtime:
             return self
         if self._spawn is None:
+            podman = " ".join(podman_flags(runtime)) or "--runtime runc"  # podman's own flags
             raise EngineError(
                 f"the podman service at {self.url} runs containers under {self.podman_runtime()}, not "
                 f"{runtime}: podman's Docker-compatible API cannot choose the runtime per container",
-                hint=f"start it with `podman {' '.join(podman_flags(runtime)) or '--runtime runc'} system "
+                hint=f"start it with `podman {podman} system "
                 "service …`, or unset DOCKER_HOST to let imagegolf start podman itself",
             )
         return self._spawn(runtime)
@@ -211,9 +194,9 @@ class Engine:
                 )
         else:
             try:
-                runtimes = dict(self.api.info().get("Runtimes") or {})
+                runtimes = self.api.info().runtimes
             except _API_ERRORS as exc:
-                raise EngineError(f"engine at {self.url} does not answer: {exc}") from exc
+                raise self._silent(exc) from exc
             problem = docker_problem(runtimes, runtime)
             if problem:
                 raise EngineError(
@@ -225,15 +208,12 @@ class Engine:
     def load(self, archive: bytes) -> list[str]:
         """Load a docker-loadable tar (our dual tar); return the image names it created."""
         try:
-            images = self.client.images.load(archive)
-        except (docker.errors.APIError, docker.errors.ImageLoadError) as exc:
-            said = self.scrub(_explain(exc))
+            names = self.api.load(archive)
+        except ApiError as exc:
+            said = self.scrub(exc.explanation)
             raise ImageRefused(f"the engine refused the image archive: {said}") from exc
-        except _API_ERRORS as exc:
+        except ApiUnreachable as exc:
             raise EngineError(f"engine at {self.url} failed while loading: {exc}") from exc
-        names: list[str] = []
-        for image in images:
-            names.extend(image.tags or [image.id])
         if not names:
             raise EngineError("the engine loaded the archive but reported no image")
         return names
@@ -241,8 +221,8 @@ class Engine:
     def has_image(self, reference: str) -> bool:
         """Whether the engine holds an image by this name or ID (a config digest names it too)."""
         try:
-            self.api.inspect_image(reference)
-        except docker.errors.NotFound:
+            self.api.image_size(reference)
+        except ApiNotFound:
             return False
         except _API_ERRORS as exc:
             raise EngineError(f"engine at {self.url} failed to inspect {reference}: {exc}") from exc
@@ -257,35 +237,34 @@ class Engine:
         snapshotter, other drivers) report something else: None.
         """
         try:
-            size = self.api.inspect_image(name).get("Size")
+            size = self.api.image_size(name)
             info = self.api.info()
         except _API_ERRORS as exc:
             raise EngineError(f"engine at {self.url} failed to inspect {name}: {exc}") from exc
-        if not isinstance(size, int):
+        if size is None:
             return None
         if self.kind == "podman":
             return StoredSize("podman", size)
-        status = {str(key): str(value) for key, value in info.get("DriverStatus") or []}
-        if info.get("Driver") == "overlay2" and status.get("Native Overlay Diff") == "true":
+        if info.driver == "overlay2" and info.driver_status.get("Native Overlay Diff") == "true":
             return StoredSize("docker_classic", size)
         return None
 
     def image_names(self) -> list[str]:
         """Every image name (``repo:tag``) the engine holds; empty when it does not answer."""
         with contextlib.suppress(*_API_ERRORS):
-            return [tag for image in self.api.images() for tag in image.get("RepoTags") or []]
+            return self.api.image_tags()
         return []
 
     def containers(self) -> list[tuple[str, str]]:
         """(id, image) of every container, stopped ones too; empty when the engine does not answer."""
         with contextlib.suppress(*_API_ERRORS):
-            return [(c["Id"], c.get("Image", "")) for c in self.api.containers(all=True)]
+            return self.api.containers()
         return []
 
     def remove_container(self, container_id: str) -> bool:
         """Remove a container (killing it first) and its anonymous volumes; False if that failed."""
         with contextlib.suppress(*_API_ERRORS):
-            self.api.remove_container(container_id, force=True, v=True)
+            self.api.remove_container(container_id)
             return True
         return False
 
@@ -325,18 +304,16 @@ class Engine:
         if self._data_root is None:
             self._data_root = ""
             with contextlib.suppress(*_API_ERRORS):
-                self._data_root = str(self.api.info().get("DockerRootDir") or "")
+                self._data_root = self.api.info().root_dir
         return scrub_host_paths(text, (*self._host_paths, self._data_root, *extra))
 
     def _run(self, image: str, spec: RunSpec, etc_dir: str) -> RunResult:
         try:
-            host_config = self.api.create_host_config(**spec.host_config(etc_dir))
-            created = self.api.create_container(image, host_config=host_config, **spec.create_kwargs())
-        except docker.errors.APIError as exc:
-            return _failed(_explain(exc))
-        except _API_ERRORS as exc:
+            container_id = self.api.create_container(image, spec, etc_dir)
+        except ApiError as exc:
+            return never_started(exc.explanation)
+        except ApiUnreachable as exc:
             raise self._gone(exc) from exc
-        container_id = created["Id"]
         started = False
         try:
             result = self._attach_start_wait(container_id, spec)
@@ -349,6 +326,9 @@ class Engine:
                     if self.kind == "docker":
                         reap_shim(container_id)
 
+    def _silent(self, exc: Exception) -> EngineError:
+        return EngineError(f"engine at {self.url} does not answer: {exc}")
+
     def _gone(self, exc: Exception) -> EngineError:
         return EngineError(f"engine at {self.url} stopped answering: {exc}")
 
@@ -356,10 +336,10 @@ class Engine:
         # Attach before start, so not one byte of a fast program's output is missed. podman
         # prepares the container (runc create) here: an exec failure can surface already.
         try:
-            frames = self.api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
-        except docker.errors.APIError as exc:
-            return _failed(_explain(exc))
-        except _API_ERRORS as exc:
+            frames = self.api.attach(container_id)
+        except ApiError as exc:
+            return never_started(exc.explanation)
+        except ApiUnreachable as exc:
             raise self._gone(exc) from exc
         streams = _CappedStreams(spec)
         reader = threading.Thread(target=streams.consume, args=(frames,), daemon=True)
@@ -367,19 +347,20 @@ class Engine:
         started = time.monotonic()
         try:
             self.api.start(container_id)
-        except docker.errors.APIError as exc:
-            return _failed(_explain(exc), started)
-        except _API_ERRORS as exc:
+        except ApiError as exc:
+            return never_started(exc.explanation, _ms_since(started))
+        except ApiUnreachable as exc:
             raise self._gone(exc) from exc
         exit_code: int | None = None
         timed_out = False
-        waiter: dict[str, Any] = {}
+        waited: list[int | None] = []
+        wait_error: list[str] = []
 
         def wait() -> None:
             try:
-                waiter.update(self.api.wait(container_id, timeout=spec.timeout_s + 30))
+                waited.append(self.api.wait(container_id, spec.timeout_s + 30))
             except (*_API_ERRORS, OSError) as exc:
-                waiter["error"] = str(exc)
+                wait_error.append(str(exc))
 
         wait_thread = threading.Thread(target=wait, daemon=True)
         wait_thread.start()
@@ -398,11 +379,11 @@ class Engine:
             timed_out = not streams.overflow.is_set()
             self._kill(container_id)
             wait_thread.join(10)
-        wall_ms = int((time.monotonic() - started) * 1000)
+        wall_ms = _ms_since(started)
         reader.join(2)
         state = self._state(container_id)
         if exited and not streams.overflow.is_set():
-            exit_code = _exit_status(waiter.get("StatusCode"), state)
+            exit_code = _exit_status(waited[0] if waited else None, state)
         return RunResult(
             exit_code=None if timed_out else exit_code,
             stdout=bytes(streams.stdout),
@@ -410,24 +391,24 @@ class Engine:
             wall_ms=wall_ms,
             stdout_truncated=streams.stdout_truncated,
             timed_out=timed_out,
-            oom_killed=bool(state.get("OOMKilled")),
-            error=str(state.get("Error") or waiter.get("error") or ""),
+            oom_killed=state.oom_killed,
+            error=state.error or (wait_error[0] if wait_error else ""),
             stderr_truncated=streams.stderr_truncated,
             status_unknown=exit_code is None and not timed_out and not streams.overflow.is_set(),
         )
 
     def _has_exited(self, container_id: str) -> bool:
-        return self._state(container_id).get("Status") in ("exited", "stopped", "dead")
+        return self._state(container_id).status in ("exited", "stopped", "dead")
 
     def _kill(self, container_id: str) -> None:
         with contextlib.suppress(*_API_ERRORS):
-            self.api.kill(container_id, signal="SIGKILL")
+            self.api.kill(container_id)
 
-    def _state(self, container_id: str) -> dict[str, Any]:
+    def _state(self, container_id: str) -> ContainerState:
         try:
-            return dict(self.api.inspect_container(container_id).get("State") or {})
+            return self.api.container_state(container_id)
         except _API_ERRORS:
-            return {}
+            return ContainerState()
 
 
 def reap_shim(container_id: str, proc: str = "/proc") -> int:
@@ -460,25 +441,18 @@ def reap_shim(container_id: str, proc: str = "/proc") -> int:
     return len(signalled)
 
 
-def _exit_status(waited: Any, state: dict[str, Any]) -> int | None:
+def _exit_status(waited: int | None, state: ContainerState) -> int | None:
     """The exit status, or None when the engine does not know it.
 
     podman's wait can answer -1 (or lose the container) when other clients share its store;
     the inspected state, read after the wait, is then the better witness.
     """
-    inspected = state.get("ExitCode") if state.get("Status") in ("exited", "stopped") else None
+    inspected = state.exit_code if state.status in ("exited", "stopped") else None
     for candidate in (waited, inspected):
-        if isinstance(candidate, int) and not isinstance(candidate, bool) and candidate >= 0:
+        if candidate is not None and candidate >= 0:
             return candidate
     return None
 
 
-def _failed(error: str, started: float | None = None) -> RunResult:
-    wall_ms = int((time.monotonic() - started) * 1000) if started else 0
-    return RunResult(None, b"", b"", wall_ms, False, False, False, error)
-
-
-def _explain(exc: Exception) -> str:
-    if isinstance(exc, docker.errors.APIError):
-        return str(exc.explanation or exc)
-    return str(exc)
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

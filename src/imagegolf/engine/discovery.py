@@ -7,29 +7,22 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 
-import docker
-import docker.errors
-import requests.exceptions
-
-from imagegolf.engine.client import Engine
+from imagegolf.engine.client import DockerApiEngine
+from imagegolf.engine.docker_api import DockerApi
 from imagegolf.engine.podman_service import SETUP_HINT, PodmanService
+from imagegolf.engine.protocol import Engine
 from imagegolf.engine.runtimes import RUNC, check_runtime
 from imagegolf.errors import EnvironmentProblem
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 PODMAN_SOCKETS = ("/run/podman/podman.sock",)
-_UNREACHABLE = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 
 def _try(
     url: str, host_paths: tuple[str, ...] = (), spawn: Callable[[str], Engine] | None = None
-) -> Engine | None:
-    try:
-        client = docker.DockerClient(base_url=url, timeout=120)
-        client.ping()
-    except _UNREACHABLE:
-        return None
-    return Engine(client, url, host_paths=host_paths, spawn=spawn)
+) -> DockerApiEngine | None:
+    api = DockerApi.connect(url)
+    return None if api is None else DockerApiEngine(api, url, host_paths=host_paths, spawn=spawn)
 
 
 @contextlib.contextmanager
@@ -62,8 +55,8 @@ def connect(
                 return
     if not start_podman:
         raise EnvironmentProblem("no container engine is running", hint=SETUP_HINT)
-    with private_podman(runtime) as engine:
-        yield engine
+    with private_podman(runtime) as started:
+        yield started
 
 
 @contextlib.contextmanager

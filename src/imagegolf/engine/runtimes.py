@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import Any
+from collections.abc import Mapping
 
 from imagegolf.errors import EnvironmentProblem, UsageError
 
@@ -37,11 +37,12 @@ RUNSC_HINT = (
 )
 
 
-def check_runtime(name: str, flag: str = "--runtime") -> str:
-    """``name`` if it is a runtime imagegolf runs images under, else a UsageError naming ``flag``."""
+def check_runtime(name: str, setting: str = "runtime") -> str:
+    """``name`` if it is a runtime imagegolf runs images under, else a UsageError naming ``setting``
+    (a front end may name its own option instead)."""
     if name not in RUNTIMES:
         raise UsageError(
-            f"{flag} {name!r}: give runc (the host kernel runs the program) or runsc (gVisor's "
+            f"{setting} {name!r}: give runc (the host kernel runs the program) or runsc (gVisor's "
             "sandbox kernel runs it)"
         )
     return name
@@ -57,7 +58,7 @@ def runsc_binary() -> str:
     return found
 
 
-def docker_runtimes(runsc: str | None = None) -> dict[str, Any]:
+def docker_runtimes(runsc: str | None = None) -> dict[str, dict[str, object]]:
     """The ``runtimes`` entry of a dockerd's daemon.json that lets it run containers under runsc."""
     return {RUNSC: {"path": runsc or runsc_binary(), "runtimeArgs": list(RUNSC_FLAGS)}}
 
@@ -75,15 +76,15 @@ def podman_flags(runtime: str) -> list[str]:
     return flags
 
 
-def docker_problem(runtimes: dict[str, Any], runtime: str) -> str | None:
-    """Why a dockerd whose ``docker info`` lists ``runtimes`` cannot run ``runtime`` as the sandbox
-    needs it, or None."""
+def docker_problem(runtimes: Mapping[str, tuple[str, ...] | None], runtime: str) -> str | None:
+    """Why a dockerd whose ``docker info`` lists ``runtimes`` (name: its ``runtimeArgs``, None for
+    an entry that is not an object) cannot run ``runtime`` as the sandbox needs it, or None."""
     if runtime == RUNC:
         return None  # dockerd always has runc, whatever its default runtime
     entry = runtimes.get(runtime)
-    if not isinstance(entry, dict):
+    if entry is None:
         return f"it has no {runtime} runtime (its runtimes: {', '.join(sorted(runtimes)) or 'none'})"
-    args = [str(arg) for arg in entry.get("runtimeArgs") or []]
+    args = list(entry)
     missing = [flag for flag in RUNSC_FLAGS if flag not in args]
     if missing:
         return f"its {runtime} runtime lacks {' '.join(missing)} in runtimeArgs (it has {args or 'none'})"

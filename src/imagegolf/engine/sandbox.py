@@ -8,7 +8,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from imagegolf.engine.runtimes import RUNC, RUNSC
 
@@ -80,7 +79,7 @@ class RunSpec:
                 return item[len("PATH=") :]
         return ""
 
-    def create_kwargs(self) -> dict[str, Any]:
+    def create_kwargs(self) -> dict[str, object]:
         """Keyword arguments for ``APIClient.create_container`` (host config excluded)."""
         return {
             "hostname": HOSTNAME,
@@ -95,7 +94,7 @@ class RunSpec:
             "labels": {LABEL: "1"},
         }
 
-    def host_config(self, etc_dir: str | None = None) -> dict[str, Any]:
+    def host_config(self, etc_dir: str | None = None) -> dict[str, object]:
         """Keyword arguments for ``APIClient.create_host_config``; ``etc_dir`` holds the ``ETC_FILES``."""
         gvisor = self.runtime == RUNSC  # the pids cgroup holds gVisor too: see RUNSC_SANDBOX_PIDS
         pids, nproc = (RUNSC_SANDBOX_PIDS, self.pids_limit) if gvisor else (self.pids_limit, self.nproc)

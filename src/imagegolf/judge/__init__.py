@@ -1,4 +1,4 @@
-"""The judge: does an image print the phrase, safely, and how big is it? (attacks.md)
+"""The judge: does an image print the phrase, safely, and how big is it? (docs/judge.md)
 
 Stage 1 (``screen``) fetches each source once through the ``Fetch`` seam and checks its bytes
 in Python, executing nothing; stage 2 (``runner``) loads a tar the judge writes itself from

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 
 from imagegolf.digest import Digest
-from imagegolf.engine.client import Engine
+from imagegolf.engine.protocol import Engine
 from imagegolf.errors import EnvironmentProblem
 from imagegolf.judge.host import Host, current_host
 from imagegolf.judge.options import Fetch, JudgeOptions
@@ -82,7 +82,7 @@ def judge_one(source: str, *, fetch: Fetch, engine: Engine, options: JudgeOption
 
 def _flag_copies(screened: list[Candidate | Judgement]) -> list[Candidate | Judgement]:
     """Note an image whose layers (diff_ids: the same files, however compressed) equal an earlier
-    source's (attacks.md §3). Only a note: who copied whom is the contest's business."""
+    source's (docs/judge.md, attacks). Only a note: who copied whom is the contest's business."""
     first: dict[tuple[Digest, ...], str] = {}
     out: list[Candidate | Judgement] = []
     for item in screened:

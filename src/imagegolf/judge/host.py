@@ -12,11 +12,10 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagegolf.platform import ARCHES, UNAME_TO_OCI, Platform
+from imagegolf.images.host import NATIVE_MACHINES, native_platforms
+from imagegolf.platform import Platform
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
-# e_machine values the kernel runs without emulation, by `uname -m` (ia32 through compat mode).
-NATIVE_MACHINES = {"x86_64": frozenset({62, 3}), "aarch64": frozenset({183}), "i686": frozenset({3})}
 MACHINE_NAMES = {
     3: "i386",
     8: "MIPS",
@@ -68,10 +67,7 @@ class Host:
     def platforms(self) -> tuple[Platform, ...]:
         """What ``docker pull`` takes from an index here, in order: this machine's platform, then
         the others it runs natively (x86-64: linux/amd64, then linux/386 through ia32)."""
-        own = UNAME_TO_OCI.get(self.uname)
-        ordered = [a for a in ARCHES.values() if a.elf_machine in self.native]
-        ordered.sort(key=lambda arch: arch.oci != own)
-        return tuple(Platform.parse(arch.oci) for arch in ordered)
+        return native_platforms(self.uname, self.native)
 
     def handler_for(self, head: bytes) -> BinfmtHandler | None:
         return next((h for h in self.handlers if h.matches(head)), None)

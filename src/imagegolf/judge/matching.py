@@ -4,7 +4,7 @@
 2. it must hold no control or format character other than newline and tab: carriage return,
    backspace, ANSI escape sequences, NUL, DEL, C1 controls, zero-width and bidi characters
    (Unicode categories Cc and Cf, and the line/paragraph separators) make a console show text
-   the program did not print in that order (attacks.md §22);
+   the program did not print in that order (docs/judge.md, attacks);
 3. the one normalisation: in ``contains`` mode the ASCII letters A-Z are folded to a-z on both
    sides. Nothing else changes: no Unicode case folding (the Kelvin sign does not become "k"),
    no NFC/NFKC, no trimming. ``line`` and ``exact`` compare exactly; ``exact`` allows one
@@ -47,12 +47,14 @@ class OutputCheck:
 def check_phrase(phrase: str, mode: MatchMode) -> None:
     """A phrase the judge can look for, or a usage error saying why not."""
     if not phrase:
-        raise UsageError("the phrase is empty", hint="give --phrase TEXT")
+        raise UsageError("the phrase is empty", hint="give the text the program must print")
     bad = first_refused_character(phrase.rstrip("\n") if mode is MatchMode.EXACT else phrase)
     if bad is not None:
         raise UsageError(f"the phrase holds {describe_character(bad[1])}, which no accepted output can hold")
     if mode is MatchMode.LINE and "\n" in phrase:
-        raise UsageError("with --match line the phrase must be one line", hint="use --match exact")
+        raise UsageError(
+            "match 'line': the phrase must be one line", hint="match 'exact' takes a phrase of several lines"
+        )
 
 
 def check_output(stdout: bytes, phrase: str, mode: MatchMode) -> OutputCheck:

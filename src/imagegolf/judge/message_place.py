@@ -1,6 +1,6 @@
 """Does the image carry the phrase in its metadata rather than in its files?
 
-A board with ``--message files`` takes only images whose files make the phrase: an image whose
+A board with the message rule ``files`` takes only images whose files make the phrase: an image whose
 config (``Cmd``, ``Entrypoint``, ``Env``, labels…), manifest or index holds the phrase's bytes
 gets it for free from metadata a program reads as argv or environment (the seed's argv-mode 50-byte
 ELF prints its ``CMD`` argument). The search is on:

@@ -58,9 +58,9 @@ class JudgeOptions:
 
     def __post_init__(self) -> None:
         if not 1 <= self.jobs <= MAX_JOBS:
-            raise UsageError(f"--jobs {self.jobs}: give between 1 and {MAX_JOBS}")
+            raise UsageError(f"jobs {self.jobs}: give between 1 and {MAX_JOBS} images at a time")
         if not 1 <= self.runs <= MAX_RUNS:
-            raise UsageError(f"--runs {self.runs}: give between 1 and {MAX_RUNS} runs")
+            raise UsageError(f"runs {self.runs}: give between 1 and {MAX_RUNS} runs")
         if self.spec.timeout_s <= 0:
             raise UsageError("the wall-time limit must be positive")
         check_runtime(self.spec.runtime)

@@ -1,4 +1,4 @@
-"""The declared platform must be what runs (attacks.md §5, §29): config os/architecture vs the ELF.
+"""The declared platform must be what runs (docs/judge.md, attacks): config os/architecture vs the ELF.
 
 The kernel picks its ELF loader by ``e_machine`` alone (fs/binfmt_elf.c elf_check_arch; ia32
 through compat_binfmt_elf), so on a native architecture the machine is what must match; EI_CLASS
@@ -30,7 +30,7 @@ def check_platform(declared: Platform, asked: bool, entry: str | None, head: byt
     if not native and not asked:
         raise BadInputError(
             f"the image is for {declared}, which this judge ({host.description}) runs only through "
-            f"emulation, and only when the platform is asked for (--platform {declared})"
+            f"emulation, and only when the judging settings name the platform {declared}"
         )
     if entry is None or not head.startswith(ELF_MAGIC):
         return

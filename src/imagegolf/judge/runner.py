@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagegolf.engine.client import Engine, ImageRefused, RunResult
+from imagegolf.engine.protocol import Engine, ImageRefused, RunResult
 from imagegolf.judge.matching import check_output
 from imagegolf.judge.message_place import phrase_in_metadata
 from imagegolf.judge.options import ExitRule, JudgeOptions, MessageRule
@@ -25,7 +25,7 @@ def run_candidate(candidate: Candidate, engine: Engine, options: JudgeOptions) -
     if phrase_in is not None and options.message is MessageRule.FILES:
         reason = (
             f"the image's {phrase_in} holds the phrase: these rules take only images whose files "
-            "make it (--message files)"
+            "make it (message rule: files)"
         )
         return _judgement(candidate, Verdict.REJECTED_IMAGE, reason, (), phrase_in=phrase_in)
     if not candidate.launch.argv:

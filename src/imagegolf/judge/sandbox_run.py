@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from imagegolf.engine.client import Engine, ImageRefused, RunResult
+from imagegolf.engine.protocol import Engine, ImageRefused, RunResult
 from imagegolf.engine.sandbox import RunSpec
 from imagegolf.oci.image import Image
 from imagegolf.oci.metrics import SizeMetrics
@@ -23,7 +23,7 @@ from imagegolf.store.write import dual_tar_bytes
 
 JUDGE_IMAGE_PREFIX = "localhost/imagegolf-judge-"
 # What `docker run` returns when the runtime fails (125), the command is not executable (126)
-# or not found (127): no evidence that the program ever ran (attacks.md §20).
+# or not found (127): no evidence that the program ever ran (docs/judge.md, attacks).
 START_FAILURE_CODES = frozenset({125, 126, 127})
 # runc's own message when execve fails after the container was set up (exit status 1); it is all
 # of stderr.

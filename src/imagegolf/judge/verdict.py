@@ -1,4 +1,4 @@
-"""Verdicts and judgements as values, and their JSON shape (architecture.md, ``judge --json``)."""
+"""Verdicts and judgements as values, and their JSON shape (docs/judge.md, ``judge --json``)."""
 
 from __future__ import annotations
 
