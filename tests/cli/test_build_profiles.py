@@ -92,7 +92,7 @@ def test_a_gvisor_image_holds_a_readable_file_that_gvisors_loader_takes(tmp_path
 def test_gvisor_refuses_i386_with_a_hint(tmp_path: Path) -> None:
     result = cli("build", "--platform", "linux/386", "--profile", "gvisor", "-o", str(tmp_path / "x.tar"))
     assert result.code == 2
-    assert "--profile gvisor has no layout for linux/386" in result.stderr
+    assert "profile gvisor has no layout for linux/386" in result.stderr
     assert "gVisor runs amd64 and arm64 only" in result.stderr
 
 

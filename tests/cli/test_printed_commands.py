@@ -30,7 +30,7 @@ from tests.services import Dockerd, Podman
 
 from imagegolf.cli.context import Context
 from imagegolf.cli.main import main
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.engine.podman_service import runtime_flags
 
 pytestmark = pytest.mark.engine
@@ -238,7 +238,7 @@ def test_the_login_commands_of_a_missing_credentials_error(
     ref = f"{registry_basic.host}/hints/login:1"
     refused = cli("push", str(tar), ref)
     assert refused.code == 2
-    assert "pass --username NAME --password-stdin" in refused.stderr and "--password/" not in refused.stderr
+    assert "flags: --username NAME --password-stdin" in refused.stderr and "--password/" not in refused.stderr
     podman_login, docker_login = hinted_commands(refused.stderr)
     assert podman_login == f"podman login --tls-verify=false {registry_basic.host}"
     assert docker_login == f"docker login {registry_basic.host}"

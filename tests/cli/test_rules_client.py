@@ -18,10 +18,10 @@ from tests.web import seed
 
 from imagegolf.cli import rules_client, submit
 from imagegolf.cli.rules_client import ContestError, parse_rules, rules_url
-from imagegolf.contest.boards import default_boards
 from imagegolf.contest.judging import judge_options
 from imagegolf.db import Database, open_database
 from imagegolf.judge import Judgement, Verdict
+from imagegolf.judge.boards import default_boards
 from imagegolf.oci.metrics import SizeMetrics
 from imagegolf.processes import LOOPBACK, free_port
 from imagegolf.web import create_app

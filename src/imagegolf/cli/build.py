@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shlex
 from pathlib import Path
 from typing import Any
 
-from imagegolf import elf, oci, store
-from imagegolf.cli import images, sources
+from imagegolf import elf, oci
+from imagegolf.cli import images, options
 from imagegolf.cli.context import Context
-from imagegolf.cli.format import human_size
-from imagegolf.cli.message import add_message_arguments, message_bytes
-from imagegolf.cli.push import print_run_commands
+from imagegolf.cli.format import human_size, print_run_commands
+from imagegolf.cli.options import add_message_arguments, message_bytes
 from imagegolf.digest import Digest
-from imagegolf.errors import UsageError
+from imagegolf.errors import EnvironmentProblem, UsageError
+from imagegolf.images.archive import write_layout, write_tar
 from imagegolf.oci.build import READABLE_RECORD_MODE, RECORD_NAME
-from imagegolf.platform import Platform
+from imagegolf.platform import DEFAULT, Platform
 
 
 def register(sub: Any) -> None:
@@ -29,7 +28,7 @@ def register(sub: Any) -> None:
         "reproducible, without a container engine.",
     )
     add_message_arguments(parser)
-    images.add_platform_argument(parser, None, several=True)
+    options.add_platform_argument(parser, None, several=True)
     parser.add_argument(
         "--mode",
         choices=["embed", "argv"],
@@ -68,8 +67,8 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--name", default=images.DEFAULT_NAME, help=f"image name (default: {images.DEFAULT_NAME})"
     )
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    sources.add_registry_arguments(parser)
+    options.add_json_argument(parser, "print the summary as JSON")
+    options.add_registry_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -77,7 +76,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     message = message_bytes(args)
     if args.strategy != "teensy":
         return _run_strategy(args, ctx, message)
-    platforms = images.parse_platforms(args.platform)
+    platforms = parse_platforms(args.platform)
     if len(platforms) > 1:
         return _run_multi(args, ctx, message, platforms)
     platform = platforms[0]
@@ -168,6 +167,7 @@ def _reliances(layout: elf.Layout) -> list[dict[str, str]]:
 
 def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int:
     """A rung of the seed's ladder, built with its real toolchain (imagegolf.ladder)."""
+    # Start-up speed: the ladder package (its rungs and toolchain checks) only for a rung other than teensy.
     from imagegolf import ladder
 
     if args.strategy not in ladder.STRATEGIES:
@@ -200,6 +200,7 @@ def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int
 def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tuple[str, list[str]]:
     """Where the image went, and command lines that run it from there, each working as printed."""
     if args.push:
+        # Start-up speed: the registry adapter (requests, ~100 ms) only for --push.
         from imagegolf.cli.push import push
 
         pushed = push(args, ctx, image, args.push)
@@ -207,9 +208,9 @@ def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tup
     if args.load:
         return _load(args, image, ctx)
     if args.oci_dir:
-        where = str(store.write_oci_dir(image, Path(args.oci_dir), args.name))
+        where = str(write_layout(image, Path(args.oci_dir), args.name))
         return where, [f"imagegolf run {shlex.quote(where)}"]
-    where = str(store.write_dual_tar(image, Path(args.output or "image.tar"), args.name))
+    where = str(write_tar(image, Path(args.output or "image.tar"), args.name))
     tar, name = shlex.quote(where), shlex.quote(args.name)
     return where, [f"imagegolf run {tar}", f"podman load -i {tar} && podman run --rm {name}"]
 
@@ -217,31 +218,18 @@ def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tup
 def _load(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tuple[str, list[str]]:
     """Load into a running engine (never into a podman started for the occasion: its store goes
     away with it, and the image with it)."""
-    from imagegolf.engine import connect
-    from imagegolf.engine.discovery import DOCKER_SOCKET
-    from imagegolf.errors import EnvironmentProblem
+    # Start-up speed: the engine adapter brings the docker SDK (~80 ms): only for --load.
+    from imagegolf.images.load import NoEngineToKeep, load_into_engine
 
-    with contextlib.ExitStack() as stack:
-        try:
-            engine = stack.enter_context(connect(ctx.environ, start_podman=False))
-        except EnvironmentProblem as problem:
-            if ctx.environ.get("DOCKER_HOST"):
-                raise
-            raise EnvironmentProblem(
-                "--load: no container engine is running to keep the image",
-                hint="start Docker, or podman's API socket (the podman.socket unit); or write a "
-                "tar with -o and load it yourself",
-            ) from problem
-        name = engine.load(store.dual_tar_bytes(image, args.name))[0]
-        quoted = shlex.quote(name)
-        if engine.kind == "docker":
-            where = "" if engine.url == f"unix://{DOCKER_SOCKET}" else f"-H {shlex.quote(engine.url)} "
-            command = f"docker {where}run --rm {quoted}"
-        elif ctx.environ.get("DOCKER_HOST"):
-            command = f"podman --url {shlex.quote(engine.url)} run --rm {quoted}"
-        else:  # podman's own socket: its service keeps the host's default store
-            command = f"podman run --rm {quoted}"
-    return f"engine:{name}", [command]
+    try:
+        loaded = load_into_engine(image, args.name, ctx.environ)
+    except NoEngineToKeep as problem:
+        raise EnvironmentProblem(
+            f"--load: {problem.message}",
+            hint="start Docker, or podman's API socket (the podman.socket unit); or write a "
+            "tar with -o and load it yourself",
+        ) from problem
+    return f"engine:{loaded.name}", [loaded.run_command]
 
 
 def _print_summary(
@@ -269,3 +257,12 @@ def _print_summary(
         ctx.out(f"  {name:<20} {value:>8}  {human_size(value)}")
     ctx.out(f"wrote    {summary['output']}")
     print_run_commands(ctx, commands)
+
+
+def parse_platforms(text: str | None) -> list[Platform]:
+    """``--platform`` of build: one, a comma-separated list, or ``all`` (every supported one)."""
+    if text is None:
+        return [DEFAULT]
+    if text == "all":
+        return list(elf.platforms())
+    return list(Platform.parse_list(text))

@@ -12,22 +12,37 @@ import argparse
 import contextlib
 import logging
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imagegolf import ladder
 from imagegolf.cli.board import print_board
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
-from imagegolf.cli.message import DEFAULT_MESSAGE
+from imagegolf.cli.options import DEFAULT_MESSAGE
+from imagegolf.contest import (
+    Contest,
+    SubmissionNotFound,
+    SubmissionState,
+    boards,
+    create_contest,
+    submission_detail,
+)
+from imagegolf.contest.reads import find_all
+from imagegolf.contest.service import Database, Judging, WatchOptions, opened_database
 from imagegolf.errors import CheckFailed, UsageError
+from imagegolf.images.access import RegistryAccess, open_client
+from imagegolf.images.local import LocalRegistry
+from imagegolf.judge.engines import Engine, connect
+from imagegolf.web import create_app
+from imagegolf.web.server import serve_in_thread
 
 if TYPE_CHECKING:
-    from imagegolf.contest import Contest, SubmissionState
-    from imagegolf.db import Database
-    from imagegolf.registry import RegistryClient
+    from imagegolf.images.access import RegistryClient
 
 
 @dataclass(frozen=True)
@@ -94,12 +109,6 @@ def _script(rungs: str | None) -> list[Push]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest import create_contest
-    from imagegolf.db import open_database
-    from imagegolf.engine import connect
-    from imagegolf.registry import open_registry
-    from imagegolf.registry.local import LocalRegistry
-
     script = _script(args.rungs)
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=ctx.stderr, level=logging.ERROR, format="imagegolf: %(message)s")
@@ -113,7 +122,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     web_url = f"http://{args.host}:{args.port}"
     ctx.out(f"imagegolf demo: a contest for {args.phrase!r}, the ladder's images pushed by entrants")
     with contextlib.ExitStack() as stack:
-        db = stack.enter_context(open_database(str(db_path)))
+        db = stack.enter_context(opened_database(str(db_path)))
         registry = stack.enter_context(
             LocalRegistry(
                 workdir / "registry",
@@ -132,7 +141,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"registry  {registry.host} (docker-registry; the shared repository is {contest.watched})")
         ctx.out(f"database  {db_path} (SQLite)")
         admin_token = None
-        client = stack.enter_context(open_registry(registry.host, env=ctx.environ))
+        client = stack.enter_context(open_client(RegistryAccess(environ=ctx.environ), registry.host))
         if serve:
             admin_token = secrets.token_urlsafe(16)
             _serve(stack, db, contest, args, admin_token, hook_token, client)
@@ -144,8 +153,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         _start_contest(stack, db, contest, engine, client, stop, args.workers)
         ctx.out("")
         states = _replay(script, db, contest, client, ctx)
-        from imagegolf.contest import boards
-
         for board in boards(db, contest):  # classic, open, pull: one judgement, three rankings
             ctx.out("")
             print_board(db, contest, ctx, board.name)
@@ -164,8 +171,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _wipe(path: Path) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -178,9 +183,6 @@ def _serve(
     hook_token: str,
     registry: RegistryClient,
 ) -> None:
-    from imagegolf.web import create_app
-    from imagegolf.web.server import serve_in_thread
-
     app = create_app(db, contest.name, admin_token=admin_token, hook_token=hook_token, registry=registry)
     server = serve_in_thread(app, args.host, args.port)
     stack.callback(server.stop)
@@ -190,44 +192,31 @@ def _start_contest(
     stack: contextlib.ExitStack,
     db: Database,
     contest: Contest,
-    engine: Any,
-    client: Any,
+    engine: Engine,
+    client: RegistryClient,
     stop: threading.Event,
     workers: int,
 ) -> None:
-    from imagegolf.contest.watch import watch
-    from imagegolf.contest.worker import WorkerOptions, run_workers
-
-    threads = run_workers(
-        db,
-        engine=engine,
-        registry=lambda _c: client,
-        count=workers,
-        stop=stop,
-        options=WorkerOptions(contest_id=contest.id),
-    )
-    poller = threading.Thread(
-        target=watch,
-        args=(db, contest, client),
-        kwargs={"interval_s": 1.0, "stop": stop},
-        name="poller",
+    """The contest's judging (polling every second, judge workers) in a thread until ``stop``."""
+    judging = Judging(db, contest, engine, client)
+    thread = threading.Thread(
+        target=judging.run,
+        args=(WatchOptions(interval_s=1.0, workers=workers), stop),
+        name="judging",
         daemon=True,
     )
-    poller.start()
+    thread.start()
 
     def join() -> None:
         stop.set()
-        for thread in [*threads, poller]:
-            thread.join(timeout=60)
+        thread.join(timeout=60)
 
     stack.callback(join)
 
 
 def _replay(
-    script: list[Push], db: Database, contest: Contest, client: Any, ctx: Context
+    script: list[Push], db: Database, contest: Contest, client: RegistryClient, ctx: Context
 ) -> list[SubmissionState]:
-    from imagegolf import ladder
-
     message = contest.phrase.encode() + b"\n"
     states: list[SubmissionState] = []
     for number, push in enumerate(script, start=1):
@@ -254,8 +243,6 @@ def _replay(
 
 def _on_boards(db: Database, contest: Contest, state: SubmissionState) -> str:
     """The submission's status on every board, in one line: ``classic ACCEPTED 71B, open …``."""
-    from imagegolf.contest import submission_detail
-
     shown = []
     for placing in submission_detail(db, contest, state.submission.id).boards:
         on = placing.state
@@ -266,9 +253,6 @@ def _on_boards(db: Database, contest: Contest, state: SubmissionState) -> str:
 
 def _judged(db: Database, contest: Contest, tag: str, digest: str) -> SubmissionState:
     """Wait until the submission of (tag, digest) has a verdict (a hook or the poller queued it)."""
-    from imagegolf.contest import SubmissionNotFound
-    from imagegolf.contest.reads import find_all
-
     deadline = time.monotonic() + JUDGE_WAIT_S
     while True:
         try:

@@ -6,27 +6,29 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from imagegolf import elf
-from imagegolf.cli import images, sources
+from imagegolf import elf, oci
+from imagegolf.cli import images, options
 from imagegolf.cli.context import Context
 from imagegolf.errors import BadInputError
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("explain", help="annotated hexdump and disassembly of the image's entry file")
-    parser.add_argument("source", metavar="SOURCE", help=sources.SOURCE_HELP)
-    images.add_platform_argument(parser, None)
-    sources.add_registry_arguments(parser)
+    options.add_source_argument(parser)
+    options.add_platform_argument(parser, None)
+    options.add_registry_arguments(parser)
     parser.add_argument("--message", help="the message bytes to mark in the dump")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.elf.annotate import annotate  # capstone: loaded only for explain
+    # Start-up speed: the disassembler (capstone, ~70 ms) is loaded only to disassemble, not for
+    # `explain --help` or the full parser of `imagegolf --help`.
+    from imagegolf.elf.annotate import annotate
 
-    image = sources.read_source(args, ctx, images.parse_wanted(args.platform))
+    image = options.read_source(args, ctx)
     images.say_choice(image, ctx)
-    found = images.entry_file(image)
+    found = oci.entry_file(image)
     if found is None:
         raise BadInputError(
             f"{args.source}: the image's command {list(image.config.argv)} names no file in its layers",

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from imagegolf import oci
-from imagegolf.cli import images, sources
+from imagegolf.cli import images, options
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.digest import Digest
@@ -23,11 +23,10 @@ METRIC_NOTES = {
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("inspect", help="show an image's five size metrics, files and digests")
-    parser.add_argument(
-        "source", metavar="SOURCE", help="a .tar (dual, docker-archive, oci-archive) or OCI dir"
-    )
-    images.add_platform_argument(parser, None)
-    parser.add_argument("--json", action="store_true", help="print JSON (shape in docs/architecture)")
+    options.add_source_argument(parser)
+    options.add_platform_argument(parser, None)
+    options.add_registry_arguments(parser)
+    options.add_json_argument(parser, "print JSON (shape in docs/cli.md)")
     parser.set_defaults(handler=run)
 
 
@@ -46,7 +45,7 @@ def describe(source: str, image: oci.Image) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    image = sources.read_source(args, ctx, images.parse_wanted(args.platform))
+    image = options.read_source(args, ctx)
     info = describe(args.source, image)
     if args.json:
         ctx.out(json.dumps(info, indent=2))

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from imagegolf.cli import images, sources
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from imagegolf.cli import options
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.errors import UsageError
-
-if TYPE_CHECKING:
-    from imagegolf.judge import Fetch, Judgement
-    from imagegolf.oci import Image
-    from imagegolf.platform import Wanted
-    from imagegolf.registry import RegistryClient
+from imagegolf.images.source import Resolver, check_source
+from imagegolf.judge import Judgement, JudgeOptions, MatchMode, judge_sources, rank
+from imagegolf.judge.engines import RunSpec, check_runtime, connect
+from imagegolf.judge.matching import printable
+from imagegolf.judge.options import ExitRule, MessageRule
+from imagegolf.platform import Platform
 
 METRICS = ("docker_classic", "containerd_content", "podman", "registry_compressed", "pull_bytes")
 MATCHES = ("contains", "line", "exact")
@@ -32,7 +36,7 @@ def register(sub: Any) -> None:
         "ACCEPTED (with --rules: accepted on one of the contest's boards), 1 otherwise. Verdicts and rules: "
         "docs/judge.md.",
     )
-    parser.add_argument("sources", nargs="+", metavar="SOURCE", help=sources.SOURCE_HELP)
+    options.add_source_argument(parser, several=True)
     parser.add_argument(
         "--rules",
         metavar="URL",
@@ -62,7 +66,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--runs", type=int, default=None, metavar="N", help="runs per image; all must pass (3)"
     )
-    images.add_platform_argument(parser, None)
+    options.add_platform_argument(parser, None)
     parser.add_argument(
         "--timeout", type=float, default=None, metavar="S", help="wall-time limit per run (10)"
     )
@@ -95,26 +99,9 @@ def register(sub: Any) -> None:
         help="runc (default): the host kernel runs the program; runsc: gVisor's sandbox kernel runs it "
         "(stricter about ELF headers, 64-bit only; docs/judge.md)",
     )
-    parser.add_argument("--json", action="store_true", help="print the judgements as JSON (docs/judge.md)")
-    sources.add_registry_arguments(parser)
+    options.add_json_argument(parser, "print the judgements as JSON (docs/judge.md)")
+    options.add_registry_arguments(parser)
     parser.set_defaults(handler=run)
-
-
-def make_fetch(args: argparse.Namespace, ctx: Context) -> Fetch:
-    """The fetch seam for the CLI: files and OCI layouts, or a pull (tag resolved to a digest once)."""
-    from imagegolf.judge import local_fetch
-
-    clients: dict[str, RegistryClient] = {}
-
-    def fetch(source: str, wanted: Wanted) -> Image:
-        if sources.is_path(source):
-            return local_fetch(source, wanted)
-        ref = sources.parse_reference(source)
-        if ref.registry not in clients:
-            clients[ref.registry] = sources.registry_client(args, ctx, ref.registry)
-        return clients[ref.registry].pull_image(ref, wanted)
-
-    return fetch
 
 
 # The flags a contest's rules set (judge --rules refuses them), with their defaults without rules.
@@ -133,17 +120,10 @@ RULED: dict[str, tuple[str, object]] = {
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.engine import RunSpec, connect
-    from imagegolf.engine.runtimes import check_runtime
-    from imagegolf.judge import JudgeOptions, MatchMode, judge_sources, rank
-    from imagegolf.judge.options import ExitRule, MessageRule
-    from imagegolf.platform import Platform
-
     if args.rules is not None:
         refuse_ruled(args, "--rules")
     for source in args.sources:  # a SOURCE that is neither a path nor a reference is a usage error
-        if not sources.is_path(source):
-            sources.parse_reference(source)
+        check_source(source)
     if args.rules is not None:
         return run_by_rules(args, ctx)
     if args.phrase is None:
@@ -151,7 +131,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for name, (_flag, default) in RULED.items():
         if getattr(args, name) is None:
             setattr(args, name, default)
-    options = JudgeOptions(
+    settings = JudgeOptions(
         phrase=args.phrase,
         match=MatchMode(args.match),
         runs=args.runs,
@@ -162,12 +142,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         exit=ExitRule(args.exit),
         message=MessageRule(args.message),
     )
-    fetch = make_fetch(args, ctx)
+    fetch = Resolver(options.registry_access(args, ctx))  # one registry client per registry
     judgements = judge_sources(
         args.sources,
         fetch=fetch,
-        engine=lambda: connect(ctx.environ, runtime=options.runtime),
-        options=options,
+        engine=lambda: connect(ctx.environ, runtime=settings.runtime),
+        options=settings,
     )
     ranked = rank(judgements, args.metric)
     if args.json:
@@ -191,18 +171,17 @@ def refuse_ruled(args: argparse.Namespace, rules_flag: str) -> None:
 def run_by_rules(args: argparse.Namespace, ctx: Context) -> int:
     """``judge --rules URL``: the contest's options; each image's verdict on each of its boards.
     Exit 0 when every SOURCE is accepted on at least one board, 1 otherwise."""
+    # Start-up speed and extras: the contest's rules and boards (the contest package) only with --rules.
     from imagegolf.cli import rules_client
-    from imagegolf.engine import connect
-    from imagegolf.judge import judge_sources, rank
 
     rules, _session = rules_client.fetch_rules(args, args.rules, "--rules")
     ctx.err(f"imagegolf: judging by the rules of {rules.describe()}")
-    options = rules.options(args.jobs)
+    settings = rules.options(args.jobs)
     judgements = judge_sources(
         args.sources,
-        fetch=make_fetch(args, ctx),
-        engine=lambda: connect(ctx.environ, runtime=options.runtime),
-        options=options,
+        fetch=Resolver(options.registry_access(args, ctx)),
+        engine=lambda: connect(ctx.environ, runtime=settings.runtime),
+        options=settings,
     )
     ranked = rank(judgements, rules.metric)
     boards = [rules_client.on_boards(rules, j) for j in ranked]
@@ -220,10 +199,6 @@ def run_by_rules(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _print_table(ranked: list[Judgement], metric: str, ctx: Context) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     console = Console(file=ctx.stdout, width=None if ctx.stdout.isatty() else 140, highlight=False)
     table = Table(title=f"imagegolf judge, ranked by {metric}", title_justify="left")
     for name, justify in (("#", "right"), ("source", "left"), ("verdict", "left"), (metric, "right")):
@@ -250,8 +225,6 @@ def _print_table(ranked: list[Judgement], metric: str, ctx: Context) -> None:
 
 def _details(judgement: Judgement) -> list[str]:
     """Notes, and the stderr of the last run when the image was not accepted (shown, never judged)."""
-    from imagegolf.judge.matching import printable
-
     lines = [f"{judgement.source}: note: {note}" for note in judgement.notes]
     if judgement.runs and not judgement.accepted and judgement.runs[-1].stderr:
         stderr = judgement.runs[-1].stderr.decode("utf-8", "replace").splitlines()

@@ -13,8 +13,10 @@ from typing import Any
 from imagegolf import ladder, oci
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
-from imagegolf.cli.message import add_message_arguments, message_bytes
+from imagegolf.cli.options import add_json_argument, add_message_arguments, message_bytes
 from imagegolf.errors import OutputError
+from imagegolf.judge import JudgeOptions, judge_one
+from imagegolf.judge.engines import connect
 
 OTHER_METRICS = ("containerd_content", "podman", "registry_compressed", "pull_bytes")
 HEADERS = ("rung", "technique", "size", "post", "verdict", "content", "podman", "registry", "pull")
@@ -34,7 +36,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--skip", action="append", default=[], metavar="NAMES",
                         help="leave these rungs out (comma-separated, repeatable)")  # fmt: skip
     parser.add_argument("--chart", metavar="FILE", help="write a log-scale chart (.png or .svg)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_json_argument(parser, "print the results as JSON")
     parser.add_argument("-o", "--output-dir", metavar="DIR", help="keep every image as DIR/NN-RUNG.tar")
     parser.add_argument("--no-check", action="store_true", help="build and measure only; run nothing")
     parser.set_defaults(handler=run)
@@ -49,9 +51,6 @@ def _checker(ctx: Context, message: bytes, enabled: bool) -> Iterator[ladder.Che
     if not enabled:
         yield None
         return
-    from imagegolf.engine import connect
-    from imagegolf.judge import JudgeOptions, judge_one
-
     # Each rung is judged by the contest's judge (stage 1 screening, the sandboxed run, the
     # verdict), on the image value the ladder built: nothing goes through a file in between.
     options = JudgeOptions(phrase=message.decode("utf-8", "replace").strip(), runs=1)
@@ -85,6 +84,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
     elapsed = time.monotonic() - started
     if args.chart:
+        # Start-up speed: matplotlib (~300 ms) only when a chart is asked for.
         from imagegolf.ladder.chart import write_chart
 
         title = f"The seed's ladder rebuilt: {message.decode('utf-8', 'replace').strip()!r}"

@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from imagegolf import oci, store
-from imagegolf.cli import images, sources
+from imagegolf import oci
 from imagegolf.cli.context import Context
+from imagegolf.cli.images import say_choice
+from imagegolf.cli.options import PLATFORM_HELP, add_registry_arguments, parse_wanted, registry_access
 from imagegolf.digest import Digest
+from imagegolf.images import publish
+from imagegolf.images.archive import write_layout, write_tar
+from imagegolf.images.source import parse_reference
 
 
 def register(sub: Any) -> None:
@@ -24,34 +28,38 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--platform",
         metavar="P",
-        help=f"{images.PLATFORM_HELP}, a list in order of preference, or all (the whole index, "
+        help=f"{PLATFORM_HELP}, a list in order of preference, or all (the whole index, "
         "byte-exact); default: this host's platform, as docker pull chooses",
     )
     out = parser.add_mutually_exclusive_group(required=True)
     out.add_argument("-o", "--output", metavar="FILE.tar", help="write the dual tar (docker/podman load)")
     out.add_argument("--oci-dir", metavar="DIR", help="write (or add to) an OCI image layout directory")
-    sources.add_registry_arguments(parser)
+    add_registry_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    ref = sources.parse_reference(args.source)
-    client = sources.registry_client(args, ctx, ref.registry)
+    ref = parse_reference(args.source)
+    access = registry_access(args, ctx)
     extra: dict[Digest, bytes] = {}
     group: oci.ImageGroup
     if args.platform == "all":  # the whole index, byte-exact: every image and what else it lists
-        group, extra = client.pull_index(ref)
+        try:
+            pulled = publish.pull_index(ref, access)
+        except publish.NotAnIndex as error:
+            raise publish.NotAnIndex(error.message, hint="pull it without --platform all") from None
+        group, extra = pulled.images, pulled.extra
         image = next((i for i in group if i.platform.architecture == "amd64"), group[0])
     else:
-        image = client.pull_image(ref, images.parse_wanted(args.platform))
-        images.say_choice(image, ctx)
+        image = publish.pull(ref, parse_wanted(args.platform), access)
+        say_choice(image, ctx)
         group = image  # alone: the index it was chosen from is not written
     name = f"{ref.registry}/{ref.repository}:{ref.tag or image.manifest_digest.short}"
     if args.oci_dir:
-        where = store.write_oci_dir(group, Path(args.oci_dir), name, extra=extra)
+        where = write_layout(group, Path(args.oci_dir), name, extra=extra)
     else:
-        where = store.write_dual_tar(group, Path(args.output), name, extra=extra)
+        where = write_tar(group, Path(args.output), name, extra=extra)
     metrics = oci.size_metrics(image).as_dict()
     platforms = [str(i.platform) for i in oci.as_group(group)]
     summary: dict[str, object] = {

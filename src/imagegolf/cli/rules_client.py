@@ -13,21 +13,21 @@ import argparse
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import requests
 
 from imagegolf import __version__
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
 from imagegolf.errors import ImagegolfError, UsageError
-
-if TYPE_CHECKING:
-    import requests
-
-    from imagegolf.contest.boards import Board, OnBoard
-    from imagegolf.contest.judged import JudgedData
-    from imagegolf.judge import Judgement, JudgeOptions
-    from imagegolf.judge.matching import MatchMode
-    from imagegolf.platform import Platform
+from imagegolf.judge import Judgement, JudgeOptions, Verdict
+from imagegolf.judge.boards import Board, OnBoard, on_board
+from imagegolf.judge.engines import RunSpec
+from imagegolf.judge.judged import JudgedData
+from imagegolf.judge.matching import MatchMode
+from imagegolf.judge.options import ExitRule, MessageRule
+from imagegolf.platform import Platform
 
 RULES_VERSION = 1  # the version of /api/rules this client reads
 HTTP_TIMEOUT = (10.0, 30.0)  # connect, read: per request
@@ -77,10 +77,6 @@ class Rules:
 
     def options(self, jobs: int = 1) -> JudgeOptions:
         """The judge's options, as the contest's workers set them."""
-        from imagegolf.engine import RunSpec
-        from imagegolf.judge import JudgeOptions
-        from imagegolf.judge.options import ExitRule, MessageRule
-
         return JudgeOptions(
             phrase=self.phrase,
             match=self.match,
@@ -133,8 +129,6 @@ def rules_url(text: str, flag: str) -> tuple[str, str]:
 def open_session(args: argparse.Namespace, url: str) -> requests.Session:
     """An HTTP session to the contest's site: ``--ca-bundle`` and ``--insecure`` apply to it as to
     the registry; no proxy or ~/.netrc for a loopback address."""
-    import requests
-
     session = requests.Session()
     session.headers.update({"Accept": "application/json", "User-Agent": f"imagegolf/{__version__}"})
     host = urllib.parse.urlsplit(url).hostname or ""
@@ -148,8 +142,6 @@ def open_session(args: argparse.Namespace, url: str) -> requests.Session:
 
 def get_json(session: requests.Session, url: str, what: str) -> Any:
     """GET ``url`` as JSON; ContestError (exit 2) saying what went wrong, for a person."""
-    import requests
-
     try:
         response = session.get(url, timeout=HTTP_TIMEOUT)
     except requests.exceptions.SSLError as error:
@@ -189,8 +181,6 @@ def get_json(session: requests.Session, url: str, what: str) -> Any:
 
 def _first_line(error: Exception) -> str:
     """What went wrong, without urllib3's wrapping: ``[Errno 111] Connection refused``."""
-    import requests
-
     text = str(error).strip()
     if isinstance(error, requests.exceptions.Timeout):
         return "no answer in time"
@@ -212,11 +202,6 @@ def fetch_rules(args: argparse.Namespace, text: str, flag: str) -> tuple[Rules, 
 
 def parse_rules(doc: Any, url: str, site: str) -> Rules:
     """Rules from ``/api/rules``'s answer; ContestError for anything else."""
-    from imagegolf.contest.boards import Board
-    from imagegolf.judge.matching import MatchMode
-    from imagegolf.judge.options import ExitRule, MessageRule
-    from imagegolf.platform import Platform
-
     if not isinstance(doc, dict) or "rules_version" not in doc:
         raise ContestError(
             f"{url} answered JSON without a rules_version: not an imagegolf contest's rules",
@@ -279,8 +264,6 @@ def _one_of(value: Any, allowed: tuple[str, ...], name: str) -> str:
 
 def judged_data(judgement: Judgement) -> JudgedData:
     """The judgement as the contest records it (contest/judging.py, ``event_data``)."""
-    from imagegolf.contest.judged import JudgedData
-
     data = judgement.to_json()
     data.pop("source")
     data["manifest_digest"] = data.pop("digest") or None
@@ -288,14 +271,12 @@ def judged_data(judgement: Judgement) -> JudgedData:
 
 
 def on_boards(rules: Rules, judgement: Judgement) -> list[tuple[Board, OnBoard]]:
-    from imagegolf.contest.boards import on_board
 
     judged = judged_data(judgement)
     return [(board, on_board(board, judged)) for board in rules.boards]
 
 
 def accepted_somewhere(rows: list[tuple[Board, OnBoard]]) -> bool:
-    from imagegolf.judge import Verdict
 
     return any(seen.verdict is Verdict.ACCEPTED for _board, seen in rows)
 

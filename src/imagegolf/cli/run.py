@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from imagegolf.cli import images, sources
+from imagegolf.cli import images, options
 from imagegolf.cli.context import Context
 from imagegolf.errors import CheckFailed
-
-if TYPE_CHECKING:  # the docker SDK costs ~80 ms to import: only commands that run load it
-    from imagegolf.judge.sandbox_run import SandboxRun
+from imagegolf.judge.engines import RunSpec, connect
+from imagegolf.judge.sandbox_run import SandboxRun, run_image
 
 TIMEOUT_EXIT = 124  # what timeout(1) returns
 KEPT_NAME = "localhost/imagegolf-run"  # the name --keep leaves the image under (tag: short digest)
@@ -24,9 +23,9 @@ def register(sub: Any) -> None:
         "starts itself when none runs) and run it with no network, a read-only root, no capabilities, "
         "no-new-privileges, pids/memory limits and an unprivileged user.",
     )
-    parser.add_argument("source", metavar="SOURCE", help=sources.SOURCE_HELP)
-    images.add_platform_argument(parser, None)
-    sources.add_registry_arguments(parser)
+    options.add_source_argument(parser)
+    options.add_platform_argument(parser, None)
+    options.add_registry_arguments(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="wall-time limit in seconds (default 10)")
     parser.add_argument(
         "--keep",
@@ -38,11 +37,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.engine import RunSpec, connect
-    from imagegolf.judge.sandbox_run import run_image
-
     spec = RunSpec(timeout_s=args.timeout)
-    image = sources.read_source(args, ctx, images.parse_wanted(args.platform))
+    image = options.read_source(args, ctx)
     images.say_choice(image, ctx)
     kept = f"{KEPT_NAME}:{image.manifest_digest.short}" if args.keep else None
     with connect(ctx.environ) as engine:

@@ -20,21 +20,22 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import requests
+
+from imagegolf.cli import options, rules_client
 from imagegolf.cli import push as push_command
-from imagegolf.cli import rules_client, sources
 from imagegolf.cli.context import Context
 from imagegolf.cli.rules_client import ContestError, Rules
 from imagegolf.errors import UsageError
+from imagegolf.images.access import RegistryAccess, known_username
+from imagegolf.images.source import Resolver, check_source
+from imagegolf.judge import Judgement, judge_sources
+from imagegolf.judge.engines import connect
+from imagegolf.oci.image import Image
+from imagegolf.platform import Wanted
 from imagegolf.ref import Reference
-
-if TYPE_CHECKING:
-    import requests
-
-    from imagegolf.judge import Judgement
-    from imagegolf.oci import Image
-    from imagegolf.platform import Wanted
 
 DEFAULT_WAIT_S = 300.0
 PENDING = frozenset({"QUEUED", "JUDGING", "RETRYING"})  # the contest has not decided yet
@@ -55,7 +56,7 @@ def register(sub: Any) -> None:
         "as a contest; 3: the contest's verdict differs from this judge's (or no engine, or the "
         "registry is unreachable). docs/cli.md.",
     )
-    parser.add_argument("source", metavar="SOURCE", help=sources.SOURCE_HELP)
+    options.add_source_argument(parser)
     parser.add_argument(
         "--contest",
         required=True,
@@ -81,12 +82,10 @@ def register(sub: Any) -> None:
         metavar="S",
         help=f"wait at most S seconds for the contest's verdict ({DEFAULT_WAIT_S:g})",
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object: the rules read, the local judgement, the push, the contest's result",
+    options.add_json_argument(
+        parser, "print one JSON object: the rules read, the local judgement, the push, the contest's result"
     )
-    sources.add_registry_arguments(parser)
+    options.add_registry_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -106,8 +105,7 @@ class Target:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     if not args.timeout > 0:
         raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
-    if not sources.is_path(args.source):
-        sources.parse_reference(args.source)
+    check_source(args.source)
     rules, session = rules_client.fetch_rules(args, args.contest, "--contest")
     target = plan(rules, args, ctx)
     _warn_window(rules, ctx)
@@ -122,8 +120,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "differences": [],
     }
 
+    access = options.registry_access(args, ctx)  # --password-stdin: stdin is read once, here
     ctx.err(f"imagegolf: judging {args.source} by the rules of {rules.describe()}")
-    judgement, image = judge_here(args, ctx, rules)
+    judgement, image = judge_here(args.source, access, ctx, rules)
     rows = rules_client.on_boards(rules, judgement)
     report["local"] = {**judgement.to_json(), "boards": rules_client.boards_json(rows)}
     report["accepted_locally"] = rules_client.accepted_somewhere(rows)
@@ -138,7 +137,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     tag = target.tag or f"submit-{pushed_digest.short}"
     ref = f"{rules.registry}/{target.repository}:{tag}"
     ctx.err(f"imagegolf: pushing to {ref}")
-    summary = push_command.push(args, ctx, image, ref)
+    summary = push_command.push(args, ctx, image, ref, access)
     report["push"] = summary
     if not args.json:
         ctx.out(f"pushed   {summary['reference']}")
@@ -224,10 +223,7 @@ def plan(rules: Rules, args: argparse.Namespace, ctx: Context) -> Target:
 
 def _registry_user(rules: Rules, ctx: Context) -> str | None:
     """The account the registry client would log in with (no password is read here)."""
-    from imagegolf.registry.credentials import find_credentials
-    from imagegolf.registry.transport import split_registry
-
-    return find_credentials(split_registry(rules.registry)[1], env=ctx.environ).username
+    return known_username(rules.registry, ctx.environ)
 
 
 def _warn_window(rules: Rules, ctx: Context) -> None:
@@ -253,13 +249,11 @@ def _moment(text: str | None) -> dt.datetime | None:
 # Judging here
 
 
-def judge_here(args: argparse.Namespace, ctx: Context, rules: Rules) -> tuple[Judgement, Image | None]:
+def judge_here(
+    source: str, access: RegistryAccess, ctx: Context, rules: Rules
+) -> tuple[Judgement, Image | None]:
     """SOURCE judged with the contest's options, and the image the judge read (None: not read)."""
-    from imagegolf.cli.judge import make_fetch
-    from imagegolf.engine import connect
-    from imagegolf.judge import judge_sources
-
-    fetch_source = make_fetch(args, ctx)
+    fetch_source = Resolver(access)
     read: list[Image] = []
 
     def fetch(source: str, wanted: Wanted) -> Image:
@@ -268,7 +262,7 @@ def judge_here(args: argparse.Namespace, ctx: Context, rules: Rules) -> tuple[Ju
         return image
 
     (judgement,) = judge_sources(
-        [args.source], fetch=fetch, engine=lambda: connect(ctx.environ), options=rules.options()
+        [source], fetch=fetch, engine=lambda: connect(ctx.environ), options=rules.options()
     )
     return judgement, read[-1] if read else None
 

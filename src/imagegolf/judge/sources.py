@@ -1,22 +1,9 @@
-"""The fetch for local sources: image archives (dual, docker-archive, oci-archive) and OCI layouts."""
+"""The fetch for local sources: image archives (dual, docker-archive, oci-archive) and OCI layouts,
+read by the one SOURCE resolver (images/source.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from imagegolf.images.source import SourceNotFound
+from imagegolf.images.source import read_files as local_fetch
 
-from imagegolf.errors import ImagegolfError
-from imagegolf.oci.image import Image
-from imagegolf.platform import Wanted
-from imagegolf.store.read import read_source
-
-
-class SourceNotFound(ImagegolfError):
-    """A local source that does not exist: the fetch failed (PULL_FAILED), the bytes are not at fault."""
-
-
-def local_fetch(source: str, wanted: Wanted) -> Image:
-    """Read a local source into verified bytes (the ``Fetch`` seam for files and directories)."""
-    path = Path(source)
-    if not path.exists():
-        raise SourceNotFound(f"no such file or directory: {source}")
-    return read_source(path, wanted)
+__all__ = ["SourceNotFound", "local_fetch"]

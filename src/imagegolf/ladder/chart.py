@@ -19,7 +19,9 @@ def write_chart(
 ) -> Path:
     """Write a PNG or SVG bar chart; ``label`` prints a size (``73B``, ``1.22MB``)."""
     if path.suffix.lower() not in FORMATS:
-        raise UsageError(f"--chart {path}: the chart is written as .png or .svg")
+        raise UsageError(
+            f"chart file {path}: a chart is written as .png or .svg", hint="name it *.png or *.svg"
+        )
     import matplotlib
 
     matplotlib.use("Agg")

@@ -70,7 +70,7 @@ def select(only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[Strategy]
         strategy(name)
     chosen = [s for s in STRATEGIES.values() if (not only or s.name in only) and s.name not in skip]
     if not chosen:
-        raise UsageError("no rung left to build", hint="check --only and --skip")
+        raise UsageError("no rung left to build", hint="the rungs chosen and the rungs left out leave none")
     return chosen
 
 
