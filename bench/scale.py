@@ -66,13 +66,13 @@ from urllib.parse import urlsplit
 
 from bench.report import replace_section
 from imagegolf.contest import Contest, create_contest, derived, record_push
-from imagegolf.contest.judged import JudgedData, JudgedLayer, JudgedRun
 from imagegolf.contest.reads import HISTORY_PAGE
 from imagegolf.db import Database, Transaction, open_database
 from imagegolf.db import queries as q
 from imagegolf.db.clock import format_time, now
 from imagegolf.db.records import EventKind, SubmissionRow
 from imagegolf.digest import Digest
+from imagegolf.judge.judged import JudgedData, JudgedLayer, JudgedRun
 from imagegolf.judge.verdict import Verdict
 
 SECTION = "## A contest at scale: pages, verdicts and 200 live viewers (SQLite, PostgreSQL)"

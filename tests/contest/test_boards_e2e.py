@@ -21,7 +21,7 @@ from imagegolf.contest import Contest, board, create_contest, entrant, submissio
 from imagegolf.contest.board_admin import add_board, make_board
 from imagegolf.contest.watch import poll_once
 from imagegolf.db import Database
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.registry import RegistryClient
 from imagegolf.store import read_source
 from tests.cli.run_cli import cli

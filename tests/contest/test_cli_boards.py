@@ -79,7 +79,7 @@ def test_list_add_and_remove_boards(contest_db: str) -> None:
     assert again.code == 2 and "already has a board named 'tiny-386'" in again.stderr
     for bad, said in (
         (("Bad Name", "--metric", "podman"), "board name 'Bad Name'"),
-        (("x", "--metric", "bytes"), "--metric bytes"),
+        (("x", "--metric", "bytes"), "metric 'bytes': give one of"),
         (("x", "--metric", "podman", "--platform", "plan9/z80"), "plan9"),
     ):
         refused = cli("contest", "board", "add", *bad, "--db", contest_db)

@@ -88,7 +88,7 @@ def test_errors_are_clear(tmp_path: object, db_url: str) -> None:
     bad = cli("contest", "init", "--db", db_url, "--repository", "127.0.0.1:5000/c:tag")
     assert bad.code == 2 and "without a tag" in bad.stderr
     wrong_metric = cli("contest", "init", "--db", db_url, "--repository", "127.0.0.1:5000/c", "--metric", "x")
-    assert wrong_metric.code == 2 and "--metric x" in wrong_metric.stderr
+    assert wrong_metric.code == 2 and "metric 'x': give one of" in wrong_metric.stderr
     assert cli("contest", "init", "--db", db_url, "--repository", "127.0.0.1:5000/c").code == 0
     twice = cli("contest", "init", "--db", db_url, "--repository", "127.0.0.1:5000/c")
     assert twice.code == 2 and "already exists" in twice.stderr

@@ -74,7 +74,7 @@ from imagegolf import elf, oci
 from imagegolf.contest import SubmissionState, open_contest, snapshot, submission_detail
 from imagegolf.db import open_database
 from imagegolf.db import queries as q
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.engine.podman_service import unmount_under
 from imagegolf.oci import media
 from imagegolf.oci.tar_entry import TarEntry

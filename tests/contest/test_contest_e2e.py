@@ -13,7 +13,7 @@ from imagegolf.contest import Contest, SubmissionDetail, create_contest, entrant
 from imagegolf.contest.watch import poll_once
 from imagegolf.db import Database
 from imagegolf.digest import Digest
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.oci import Image
 from imagegolf.platform import DEFAULT
 from imagegolf.registry import RegistryClient
@@ -122,7 +122,7 @@ def test_a_copy_is_rejected_duplicate_in_the_watchers_lines_as_on_the_board(
     db: Database, contest: Contest, client: RegistryClient, podman_engine: Engine
 ) -> None:
     """One word for one state: `contest watch` logs a copy as the board shows it."""
-    from imagegolf.cli.contest import _describe
+    from imagegolf.cli.contest_judging import describe as _describe
 
     push(client, contest, "amy", PHRASE)
     poll_once(db, contest, client)

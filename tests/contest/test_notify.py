@@ -21,7 +21,6 @@ import pytest
 from imagegolf import elf
 from imagegolf.cli.images import program_image
 from imagegolf.contest import Contest, record_push
-from imagegolf.contest.boards import Board
 from imagegolf.contest.notify import add_webhook, check_url, remove_webhook, target, webhooks
 from imagegolf.contest.notify_format import render
 from imagegolf.contest.sender import Answer, Sender, SenderOptions, send_until_idle
@@ -33,6 +32,7 @@ from imagegolf.db.clock import format_time, parse_time
 from imagegolf.db.notify import DeliveryRow
 from imagegolf.db.records import EventKind
 from imagegolf.errors import UsageError
+from imagegolf.judge.boards import Board
 from imagegolf.platform import DEFAULT
 from imagegolf.registry import open_registry
 from tests.cli.run_cli import cli

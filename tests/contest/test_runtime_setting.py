@@ -10,7 +10,6 @@ import json
 import pytest
 
 from imagegolf.contest import derived
-from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import event_data, judge_options
 from imagegolf.contest.reads import open_contest
 from imagegolf.contest.settings import apply_settings, settings_of
@@ -19,6 +18,7 @@ from imagegolf.db import queries as q
 from imagegolf.db.records import EventKind
 from imagegolf.errors import UsageError
 from imagegolf.judge import Judgement, Verdict
+from imagegolf.judge.judged import JudgedData
 from tests.cli.run_cli import cli
 from tests.web import seed
 
@@ -30,9 +30,9 @@ def test_the_runtime_is_a_judging_setting(db: Database) -> None:
     assert change.changes == {"runtime": ["runc", "runsc"]}
     assert judge_options(change.contest).spec.runtime == "runsc"
     assert settings_of(open_contest(db, contest.name))["runtime"] == "runsc"
-    with pytest.raises(UsageError, match=r"--runtime 'kata': give runc .* or runsc"):
+    with pytest.raises(UsageError, match=r"runtime 'kata': give runc .* or runsc"):
         apply_settings(db, change.contest, {"runtime": "kata"}, actor="admin")
-    with pytest.raises(UsageError, match="--runtime: give runc or runsc"):
+    with pytest.raises(UsageError, match="runtime: give runc or runsc"):
         apply_settings(db, change.contest, {"runtime": 1}, actor="admin")
 
 
@@ -48,7 +48,7 @@ def test_contest_init_and_set_take_the_runtime(db_url: str, db: Database) -> Non
     assert "runtime: runsc → runc" in changed.text and "judged next" in changed.text
     assert open_contest(db, "golf").limits["runtime"] == "runc"
     wrong = cli("contest", "set", "--db", db_url, "--runtime", "gvisor")
-    assert wrong.code == 2 and "--runtime 'gvisor'" in wrong.stderr
+    assert wrong.code == 2 and "runtime 'gvisor'" in wrong.stderr
 
 
 def test_every_judgement_records_its_runtime(db: Database) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from imagegolf.contest.boards import Board
 from imagegolf.contest.standings import Status, derive
 from imagegolf.db.records import EventKind, EventRow, SubmissionRow
 from imagegolf.digest import Digest
+from imagegolf.judge.boards import Board
 from imagegolf.judge.options import ExitRule, MessageRule
 from imagegolf.judge.verdict import Verdict
 

@@ -2,7 +2,7 @@
 its records and exports, ?board= on the reads, a submission's status and place on every board,
 404 for a board the contest does not have, and the freeze on every board.
 
-The judgements are the judge's own shapes (contest/judged.py) with the facts boards read: an
+The judgements are the judge's own shapes (judge/judged.py) with the facts boards read: an
 image whose message is in its files (amy), one whose phrase is in its CMD (bob, `imagegolf build
 --mode argv`: ``phrase_in`` config), and one that prints the phrase and exits 3 (cat: RUNTIME_ERROR,
 ``any_exit`` ACCEPTED; its ``sh -c`` command holds the phrase too). tests/contest/test_boards_e2e.py

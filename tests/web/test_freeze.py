@@ -238,7 +238,7 @@ def test_settings_and_reinstate_from_the_admin_api(
     same = client.post("/api/admin/settings", json={"runs": 5}, headers=AUTH).json()
     assert same["changes"] == {} and same["notes"] == ["nothing changed: no event recorded"]
     bad = client.post("/api/admin/settings", json={"metric": "bytes"}, headers=AUTH)
-    assert bad.status_code == 400 and "--metric bytes" in bad.json()["error"]
+    assert bad.status_code == 400 and "metric 'bytes': give one of" in bad.json()["error"]
     assert client.post("/api/admin/settings", json={}, headers=AUTH).status_code == 400
     event = client.get("/events").text
     assert "settings changed" in event and "runs per image: 3 → 5" in event

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagegolf.contest.boards import default_boards
 from imagegolf.contest.settings import change_settings
 from imagegolf.db import Database
+from imagegolf.judge.boards import default_boards
 from imagegolf.web.rules_api import RULES_VERSION, contest_boards
 from tests.web import seed
 from tests.web.conftest import TestClient, client_for

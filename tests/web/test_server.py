@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagegolf.cli.serve import parse_address, tokens
+from imagegolf.cli.contest_args import tokens
 from imagegolf.contest import Contest
+from imagegolf.contest.service import parse_address
 from imagegolf.db import Database
 from imagegolf.errors import EnvironmentProblem, UsageError
 from imagegolf.processes import LOOPBACK, free_port

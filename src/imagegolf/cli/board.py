@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from imagegolf.cli.context import Context
 from imagegolf.cli.format import human_size
-
-if TYPE_CHECKING:
-    from imagegolf.contest import Contest
-    from imagegolf.db import Database
+from imagegolf.contest import Contest, board, records
+from imagegolf.contest.service import Database
 
 
 def print_board(db: Database, contest: Contest, ctx: Context, name: str | None = None) -> None:
     """The board called ``name`` (None: the contest's first board)."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from imagegolf.contest import board, records
-
     first = board(db, contest, board=name)
     rules = first.board
     metric = rules.metric

@@ -3,33 +3,30 @@
 Every sub-command takes ``--db URL`` (a SQLite file, the default ``contest.db`` or
 $IMAGEGOLF_DB; or postgresql://…) and ``--contest NAME`` (needed only when the database holds
 several contests). docs/contest.md has the rules and the data model.
+
+The sub-commands are grouped by module: judging (watch, worker, rejudge: contest_judging), boards
+(contest_boards), settings (set, reinstate, unfreeze: contest_settings), accounts and the
+registry (contest_accounts), notifications (contest_notify); what they share is in
+contest_args. Each calls the contest service (imagegolf.contest.service) or the contest's reads.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from imagegolf.cli import contest_notify, sources
-from imagegolf.cli.board import print_board
+from imagegolf.cli import contest_accounts, contest_boards, contest_judging, contest_notify, contest_settings
+from imagegolf.cli.contest_args import contest_at, db_url, subcommand, usage, with_flag_hints
 from imagegolf.cli.context import Context
-from imagegolf.cli.message import DEFAULT_MESSAGE
-from imagegolf.errors import UsageError
-
-if TYPE_CHECKING:
-    from imagegolf.contest import Contest, Intake
-    from imagegolf.contest.worker import Outcome
-    from imagegolf.db import Database
-    from imagegolf.registry import RegistryClient
-
-DEFAULT_DB = "contest.db"
-ENV_DB = "IMAGEGOLF_DB"
+from imagegolf.cli.options import DEFAULT_MESSAGE
+from imagegolf.contest import Contest, default_boards, disqualify, entrant, snapshot
+from imagegolf.contest.export import export_csv, export_json, submission_row
+from imagegolf.contest.model import Identity
+from imagegolf.contest.service import ContestSpec, JudgingLimits, create, opened, reindex
+from imagegolf.errors import OutputError, UsageError
+from imagegolf.judge.engines import check_runtime
 
 
 def register(sub: Any) -> None:
@@ -38,9 +35,9 @@ def register(sub: Any) -> None:
         help="run a contest: watch a shared repository, judge every pushed tag, rank (docs/contest.md)",
     )
     commands = parser.add_subparsers(dest="contest_command", metavar="ACTION", parser_class=type(parser))
-    parser.set_defaults(handler=lambda _args, ctx: _usage(parser, ctx))
+    parser.set_defaults(handler=lambda _args, ctx: usage(parser, ctx))
 
-    init = _sub(commands, "init", "create a contest in the database (created if missing)")
+    init = subcommand(commands, "init", "create a contest in the database (created if missing)")
     init.add_argument("--name", default="imagegolf", help="the contest's name (default imagegolf)")
     init.add_argument("--repository", required=True, metavar="REGISTRY/REPO", help="the shared repository")
     init.add_argument(
@@ -112,50 +109,16 @@ def register(sub: Any) -> None:
     )
     init.set_defaults(handler=run_init)
 
-    watch = _sub(
-        commands, "watch", "poll the repository's tags, queue new digests, judge them with N workers"
-    )
-    watch.add_argument("--interval", type=float, default=5.0, metavar="S", help="seconds between polls (5)")
-    watch.add_argument(
-        "--poll-workers",
-        type=int,
-        default=8,
-        metavar="N",
-        help="tags a poll HEADs at once, 1 to 10 (8); a tag whose digest is known is asked with "
-        "If-None-Match, which distribution answers 304 without reading the manifest",
-    )
-    watch.add_argument(
-        "--workers", type=int, default=2, metavar="N", help="judge workers in this process (2)"
-    )
-    watch.add_argument("--lease", type=float, default=60.0, metavar="S", help="job lease (60)")
-    watch.add_argument(
-        "--serve",
-        metavar="[HOST:]PORT",
-        help="also serve the web page and POST /hooks/registry here (e.g. 127.0.0.1:8000)",
-    )
-    watch.add_argument("--once", action="store_true", help="poll once, judge what is queued, exit")
-    sources.add_registry_arguments(watch)
-    watch.set_defaults(handler=run_watch)
+    contest_judging.register(commands, subcommand)  # watch, worker
+    contest_boards.register(commands, subcommand)  # board [--name N] [show N | list | add N … | remove N]
 
-    worker = _sub(commands, "worker", "a judge worker: claim queued jobs from the database and judge them")
-    worker.add_argument("--jobs", type=int, default=1, metavar="N", help="worker threads (1)")
-    worker.add_argument("--lease", type=float, default=60.0, metavar="S", help="job lease (60)")
-    worker.add_argument("--until-idle", action="store_true", help="exit when no job is due")
-    worker.add_argument("--all-contests", action="store_true", help="judge every contest's jobs")
-    sources.add_registry_arguments(worker)
-    worker.set_defaults(handler=run_worker)
-
-    from imagegolf.cli import contest_boards  # board [--name N] [show N | list | add N … | remove N]
-
-    contest_boards.register(commands, _sub)
-
-    history = _sub(commands, "history", "every submission of one entrant")
+    history = subcommand(commands, "history", "every submission of one entrant")
     history.add_argument("entrant")
     history.add_argument("--board", metavar="NAME", help="statuses and sizes on this board (the first)")
     history.add_argument("--json", action="store_true")
     history.set_defaults(handler=run_history)
 
-    export = _sub(commands, "export", "every submission, the board and the timeline, as CSV or JSON")
+    export = subcommand(commands, "export", "every submission, the board and the timeline, as CSV or JSON")
     form = export.add_mutually_exclusive_group(required=True)
     form.add_argument("--csv", action="store_true")
     form.add_argument("--json", action="store_true")
@@ -163,138 +126,67 @@ def register(sub: Any) -> None:
     export.add_argument("--board", metavar="NAME", help="states, places, timeline of this board (the first)")
     export.set_defaults(handler=run_export)
 
-    rejudge = _sub(
-        commands, "rejudge", "judge submissions again; --preview shows the changes, --apply records"
-    )
-    which = rejudge.add_mutually_exclusive_group(required=True)
-    which.add_argument("--all", action="store_true", help="every judged submission")
-    which.add_argument("digests", nargs="*", default=[], metavar="DIGEST|ID")
-    how = rejudge.add_mutually_exclusive_group(required=True)
-    how.add_argument(
-        "--preview", action="store_true", help="judge and show what would change; record nothing"
-    )
-    how.add_argument("--apply", action="store_true", help="judge and record the new verdicts")
-    rejudge.add_argument("--actor", default="admin", help="who, in the events (admin)")
-    sources.add_registry_arguments(rejudge)
-    rejudge.set_defaults(handler=run_rejudge)
+    contest_judging.register_rejudge(commands, subcommand)
 
-    disqualify = _sub(commands, "disqualify", "disqualify a submission (by digest: every submission of it)")
-    disqualify.add_argument("digest", metavar="DIGEST|ID")
-    disqualify.add_argument("--reason", required=True)
-    disqualify.add_argument("--actor", default="admin", help="who, in the events (admin)")
-    disqualify.set_defaults(handler=run_disqualify)
+    disqualifying = subcommand(
+        commands, "disqualify", "disqualify a submission (by digest: every submission of it)"
+    )
+    disqualifying.add_argument("digest", metavar="DIGEST|ID")
+    disqualifying.add_argument("--reason", required=True)
+    disqualifying.add_argument("--actor", default="admin", help="who, in the events (admin)")
+    disqualifying.set_defaults(handler=run_disqualify)
 
-    reindex = _sub(
+    rebuilding = subcommand(
         commands, "reindex", "rebuild the derived standings (board, statuses, timeline) from the events"
     )
-    reindex.set_defaults(handler=run_reindex)
+    rebuilding.set_defaults(handler=run_reindex)
 
-    from imagegolf.cli import contest_accounts
-
-    contest_accounts.register(commands, _sub)
-    from imagegolf.cli import contest_settings  # set, reinstate, unfreeze
-
-    contest_settings.register(commands, _sub)
-    contest_notify.register(commands, _sub)  # notify add, list, remove, send: outgoing webhooks
-
-
-def _sub(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
-    add_database_arguments(parser)
-    return parser
-
-
-def add_database_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--db URL`` and ``--contest NAME``: every contest sub-command and ``serve`` take them."""
-    parser.add_argument(
-        "--db", metavar="URL", help=f"SQLite file or postgresql://… (${ENV_DB}, else {DEFAULT_DB})"
-    )
-    parser.add_argument(
-        "--contest", metavar="NAME", help="which contest (needed if the database holds several)"
-    )
-
-
-def _printer(ctx: Context) -> Callable[[str], None]:
-    """Whole lines to stdout, flushed, from any thread (workers report as they finish)."""
-    lock = threading.Lock()
-
-    def say(text: str) -> None:
-        with lock:
-            ctx.out(text)
-            ctx.stdout.flush()
-
-    return say
-
-
-def _intake_line(intake: Intake) -> str:
-    return f"{intake.tag} → {intake.digest[:19]}…: {intake.note}"
-
-
-def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.stderr)
-    return 2
-
-
-def db_url(args: argparse.Namespace, ctx: Context) -> str:
-    return str(args.db or ctx.environ.get(ENV_DB) or DEFAULT_DB)
-
-
-@contextlib.contextmanager
-def opened(args: argparse.Namespace, ctx: Context) -> Iterator[tuple[Database, Contest]]:
-    from imagegolf.contest import open_contest
-    from imagegolf.db import open_database
-
-    with open_database(db_url(args, ctx), retry_s=10.0) as db:
-        yield db, open_contest(db, args.contest)
+    contest_accounts.register(commands, subcommand)  # entrant add, remove, list; registry
+    contest_settings.register(commands, subcommand)  # set, reinstate, unfreeze
+    contest_notify.register(commands, subcommand)  # notify add, list, remove, send: outgoing webhooks
+    with_flag_hints(parser)
 
 
 # init
 
 
 def run_init(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest import create_contest
-    from imagegolf.db import open_database
-    from imagegolf.engine.runtimes import check_runtime
-
     mapping = {}
     for item in args.entrant:
         tag, sep, name = item.partition("=")
         if not sep or not tag or not name:
             raise UsageError(f"--entrant {item!r}: give TAG=NAME")
         mapping[tag] = name
-    limits = {
-        "per_entrant_per_hour": args.per_hour,
-        "runs": args.runs,
-        "timeout_s": args.timeout,
-        "cross_check": args.cross_check,
-        "runtime": check_runtime(args.runtime),
-    }
-    with open_database(db_url(args, ctx), retry_s=10.0) as db:
-        contest = create_contest(
-            db,
-            name=args.name,
-            phrase=args.phrase,
-            repository=args.repository,
-            match=args.match,
-            metric=args.metric,
-            platform=args.platform,
-            entrant_pattern=args.entrant_pattern,
-            entrant_map=mapping,
-            starts_at=args.starts,
-            ends_at=args.ends,
-            limits=limits,
-            identity=args.identity,
-            repositories=args.repositories,
-            freeze_at=args.freeze_at,
-        )
-        ctx.out(f"contest {contest.name!r} created in {db.url}")
+    check_runtime(args.runtime, "--runtime")
+    spec = ContestSpec(
+        name=args.name,
+        repository=args.repository,
+        phrase=args.phrase,
+        match=args.match,
+        metric=args.metric,
+        platform=args.platform,
+        entrant_pattern=args.entrant_pattern,
+        entrant_map=mapping,
+        identity=args.identity,
+        repositories=args.repositories,
+        starts_at=args.starts,
+        ends_at=args.ends,
+        freeze_at=args.freeze_at,
+        limits=JudgingLimits(
+            per_entrant_per_hour=args.per_hour,
+            runs=args.runs,
+            timeout_s=args.timeout,
+            cross_check=args.cross_check,
+            runtime=args.runtime,
+        ),
+    )
+    contest, where = create(db_url(args, ctx), spec)
+    ctx.out(f"contest {contest.name!r} created in {where}")
     ctx.out(f"  watching  {contest.watched}{'/ENTRANT' if contest.per_entrant else ''} ({_who(contest)})")
     ctx.out(f"  phrase    {contest.phrase!r} ({contest.match.value}), ranked by {contest.metric}")
-    from imagegolf.contest.boards import default_boards
-
     names = ", ".join(b.name for b in default_boards(contest.metric))
     ctx.out(f"  boards    {names} (see them: imagegolf contest board list)")
-    if contest.identity.value == "registry-user" or contest.per_entrant:
+    if contest.identity is Identity.REGISTRY_USER or contest.per_entrant:
         ctx.out(f"next: imagegolf contest entrant add NAME --db {args.db or db_url(args, ctx)}")
     ctx.out(f"next: imagegolf contest watch --db {args.db or db_url(args, ctx)}")
     return 0
@@ -303,225 +195,16 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
 def _who(contest: Contest) -> str:
     if contest.per_entrant:
         return "each entrant pushes to their own repository"
-    if contest.identity.value == "registry-user":
+    if contest.identity is Identity.REGISTRY_USER:
         return "the registry account that pushed is the entrant"
     return f"a tag is an entrant: {contest.entrant_pattern}"
-
-
-# watch and workers
-
-
-def registry_factory(args: argparse.Namespace, ctx: Context, db: Database) -> Any:
-    """The registry client for a contest's repository. A contest whose registry imagegolf runs
-    (it has entrant accounts) is read with the judge's own account unless --username says
-    otherwise: its password is derived from the contest's key, so it needs no configuration."""
-
-    def make(contest: Contest) -> RegistryClient:
-        from imagegolf.contest import accounts, tokens
-
-        if not getattr(args, "username", None) and accounts.entrants(db, contest):
-            from imagegolf.registry import open_registry
-
-            username, password = tokens.judge_credentials(db, contest)
-            return open_registry(
-                contest.registry,
-                username=username,
-                password=password,
-                insecure=getattr(args, "insecure", False),
-                ca_bundle=getattr(args, "ca_bundle", None),
-                env=ctx.environ,
-            )
-        return sources.registry_client(args, ctx, contest.registry)
-
-    return make
-
-
-def _describe(outcome: Outcome) -> str:
-    text = {
-        "judged": "judged",
-        "reused": "judged before (same digest)",
-        "retry": "pull failed, will retry",
-        "lost": "lease lost (another worker has it)",
-        "released": "released",
-    }[outcome.action]
-    # The status the contest's rules gave it (a duplicate: "REJECTED (duplicate)"), as the pages say.
-    shown = outcome.status or outcome.verdict or ""
-    line = f"submission #{outcome.submission}: {shown} {text}".replace("  ", " ")
-    return f"{line} — {outcome.label}" if outcome.label else line
-
-
-@contextlib.contextmanager
-def _interruptible() -> Iterator[threading.Event]:
-    """An event set on SIGTERM (Ctrl-C raises KeyboardInterrupt as usual)."""
-    stop = threading.Event()
-    previous = signal.getsignal(signal.SIGTERM)
-    in_main = threading.current_thread() is threading.main_thread()
-    if in_main:
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        yield stop
-    finally:
-        stop.set()
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _logging(ctx: Context) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(stream=ctx.stderr, level=logging.WARNING, format="imagegolf: %(message)s")
-
-
-def run_watch(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest.watch import MAX_POLL_WORKERS, poll_once, watch
-    from imagegolf.contest.worker import Worker, WorkerOptions, run_workers
-    from imagegolf.engine import connect
-
-    if not 1 <= args.workers <= 16:
-        raise UsageError(f"--workers {args.workers}: give between 1 and 16")
-    if not 1 <= args.poll_workers <= MAX_POLL_WORKERS:
-        raise UsageError(f"--poll-workers {args.poll_workers}: give between 1 and {MAX_POLL_WORKERS}")
-    _logging(ctx)
-    said = _printer(ctx)
-    with opened(args, ctx) as (db, contest), connect(ctx.environ) as engine:
-        registry = registry_factory(args, ctx, db)(contest)
-        options = WorkerOptions(lease_s=args.lease, contest_id=contest.id)
-        said(f"watching {contest.watched} for contest {contest.name!r}; engine {engine.describe()}")
-        if contest.identity.value == "registry-user" and not contest.per_entrant:
-            from imagegolf.contest.watch import POLL_OFF
-
-            said(f"not polling: {POLL_OFF}")
-        if args.once:
-            for intake in poll_once(db, contest, registry, workers=args.poll_workers):
-                said(_intake_line(intake))
-            worker = Worker(
-                db,
-                engine=engine,
-                registry=lambda _c: registry,
-                options=options,
-                on_outcome=lambda o: said(_describe(o)),
-            )
-            worker.run(threading.Event(), until_idle=True)
-            contest_notify.send_due(db, contest, said)  # what the judgements caused: notifications
-            print_board(db, contest, ctx)
-            return 0
-        with _interruptible() as stop, _served(args, ctx, db, contest, said, registry):
-            threads = run_workers(
-                db,
-                engine=engine,
-                registry=lambda _c: registry,
-                count=args.workers,
-                stop=stop,
-                options=options,
-                on_outcome=lambda o: said(_describe(o)),
-            )
-            threads.append(contest_notify.start(db, contest, stop))  # outgoing notifications
-            try:
-                watch(
-                    db,
-                    contest,
-                    registry,
-                    interval_s=args.interval,
-                    stop=stop,
-                    on_intake=lambda i: said(_intake_line(i)),
-                    workers=args.poll_workers,
-                )
-            except KeyboardInterrupt:
-                said("stopping: the workers finish their current image")
-            stop.set()
-            for thread in threads:
-                thread.join()
-    return 0
-
-
-@contextlib.contextmanager
-def _served(
-    args: argparse.Namespace,
-    ctx: Context,
-    db: Database,
-    contest: Contest,
-    said: Callable[[str], None],
-    registry: RegistryClient,
-) -> Iterator[None]:
-    if not args.serve:
-        yield
-        return
-    from imagegolf.cli.serve import parse_address, tokens
-    from imagegolf.web import create_app
-    from imagegolf.web.server import serve_in_thread
-
-    host, port = parse_address(args.serve)
-    admin, hook = tokens(args, ctx.environ)
-    check_hook_trust(contest, hook)
-    app = create_app(db, contest.name, admin_token=admin, hook_token=hook, registry=registry)
-    server = serve_in_thread(app, host, port)
-    said(f"serving the contest page on {server.url} (registry notifications: {server.url}/hooks/registry)")
-    try:
-        yield
-    finally:
-        server.stop()
-
-
-def check_hook_trust(contest: Contest, hook_token: str | None) -> None:
-    """Identity registry-user believes the account a notification names: only a sender holding
-    the hook token may name one."""
-    if contest.identity.value == "registry-user" and not contest.per_entrant and hook_token is None:
-        raise UsageError(
-            "identity registry-user takes the entrant from the registry's notifications: the hook "
-            "needs a token, or anyone could post a notification naming any account",
-            hint="export IMAGEGOLF_HOOK_TOKEN=$(openssl rand -hex 32) (and give contest registry the same)",
-        )
-
-
-def run_worker(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest.worker import WorkerOptions, run_workers
-    from imagegolf.engine import connect
-
-    if not 1 <= args.jobs <= 16:
-        raise UsageError(f"--jobs {args.jobs}: give between 1 and 16")
-    _logging(ctx)
-    say = _printer(ctx)
-
-    def said(outcome: Outcome) -> None:
-        say(_describe(outcome))
-
-    from imagegolf.contest import open_contest
-    from imagegolf.db import open_database
-
-    with open_database(db_url(args, ctx)) as db, connect(ctx.environ) as engine:
-        contest_id = None if args.all_contests else open_contest(db, args.contest).id
-        options = WorkerOptions(lease_s=args.lease, contest_id=contest_id)
-        make = registry_factory(args, ctx, db)
-        if args.until_idle:
-            from imagegolf.contest.worker import Worker
-
-            done = Worker(db, engine=engine, registry=make, options=options, on_outcome=said).run(
-                threading.Event(), until_idle=True
-            )
-            ctx.out(f"queue empty: {done} job(s) done")
-            return 0
-        with _interruptible() as stop:
-            threads = run_workers(
-                db, engine=engine, registry=make, count=args.jobs, stop=stop, options=options, on_outcome=said
-            )
-            try:
-                while any(t.is_alive() for t in threads) and not stop.wait(1.0):
-                    pass
-            except KeyboardInterrupt:
-                ctx.err("imagegolf: stopping: the workers finish their current image")
-            stop.set()
-            for thread in threads:
-                thread.join()
-    return 0
 
 
 # reading
 
 
 def run_history(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest import entrant
-    from imagegolf.contest.export import submission_row
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         first = entrant(db, contest, args.entrant, board=args.board)
         more = range(2, first.page.count + 1)
         pages = [first] + [entrant(db, contest, args.entrant, n, board=first.board.name) for n in more]
@@ -544,17 +227,10 @@ def run_history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_export(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest import snapshot
-    from imagegolf.contest.export import export_csv, export_json
-
-    with opened(args, ctx) as (db, contest):
-        snap = snapshot(db, contest, args.board)
+    with opened(contest_at(args, ctx)) as (_db, contest):
+        snap = snapshot(_db, contest, args.board)
     text = export_csv(snap) if args.csv else json.dumps(export_json(snap), indent=2) + "\n"
     if args.output:
-        from pathlib import Path
-
-        from imagegolf.errors import OutputError
-
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as error:
@@ -568,48 +244,12 @@ def run_export(args: argparse.Namespace, ctx: Context) -> int:
 # organiser actions
 
 
-def run_rejudge(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest import rejudge, standings
-    from imagegolf.engine import connect
-
-    if not args.all and not args.digests:
-        raise UsageError("name the submissions to re-judge (DIGEST or ID), or --all")
-    with opened(args, ctx) as (db, contest), connect(ctx.environ) as engine:
-        registry = registry_factory(args, ctx, db)(contest)
-        changes = rejudge.rejudge(
-            db, contest, None if args.all else args.digests, engine=engine, registry=registry
-        )
-        before = {row.entrant: row.place for row in standings(db, contest).board}
-        after = rejudge.preview(db, contest, changes)
-        for change in changes:
-            s = change.state.submission
-            mark = "  " if change.old == change.new else "→ "
-            ctx.out(f"{mark}#{s.id} {s.entrant}:{s.tag} {str(s.digest)[:19]}  {change.old} → {change.new}")
-        moved = [
-            f"{row.entrant} {before.get(row.entrant, '-')}→{row.place}"
-            for row in after.board
-            if before.get(row.entrant) != row.place
-        ]
-        ctx.out("board: " + (", ".join(moved) if moved else "unchanged"))
-        if args.apply:
-            count = rejudge.apply(db, contest, changes, actor=args.actor)
-            ctx.out(f"applied: {count} rejudged event(s) recorded by {args.actor}")
-        else:
-            ctx.out("preview only: nothing recorded (use --apply)")
-    return 0
-
-
 def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
-    import time
-
-    from imagegolf.contest.derived import rebuild
-
-    with opened(args, ctx) as (db, contest):
-        started = time.monotonic()
-        meta = db.run(lambda tx: rebuild(tx, contest))
+    done = reindex(contest_at(args, ctx))
+    meta = done.summary
     ctx.out(
-        f"rebuilt {contest.name} from its events (through #{meta.applied_event}) "
-        f"in {time.monotonic() - started:.1f} s: "
+        f"rebuilt {done.contest.name} from its events (through #{meta.applied_event}) "
+        f"in {done.seconds:.1f} s: "
         f"{meta.submissions} submissions, {meta.entrants} entrants, {meta.ranked} on the board, "
         f"{meta.pending} pending"
     )
@@ -617,9 +257,7 @@ def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_disqualify(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.contest import disqualify
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         count = disqualify(db, contest, args.digest, args.reason, actor=args.actor)
     ctx.out(f"disqualified {count} submission(s) of {args.digest}: {args.reason}")
     return 0

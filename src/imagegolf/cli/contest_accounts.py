@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from imagegolf.cli.contest_args import ENV_HOOK_TOKEN, Sub, contest_at, printer, read_token, usage
 from imagegolf.cli.context import Context
+from imagegolf.contest import accounts
+from imagegolf.contest.service import RegistryHostOptions, host_registry, opened
 from imagegolf.errors import UsageError
 
 ACTOR = "admin@cli"
 
 
-def register(commands: Any, sub: Callable[[Any, str, str], argparse.ArgumentParser]) -> None:
+def register(commands: Any, sub: Sub) -> None:
     entrant = sub(commands, "entrant", "registry accounts for entrants: add, remove, list")
     actions = entrant.add_subparsers(dest="entrant_command", metavar="ACTION", parser_class=type(entrant))
-    entrant.set_defaults(handler=lambda _a, ctx: _usage(entrant, ctx))
+    entrant.set_defaults(handler=lambda _a, ctx: usage(entrant, ctx))
     add = sub(actions, "add", "create an entrant's registry account (or change its password)")
     add.add_argument("name", help="the entrant: their registry account and, per-entrant, repository")
     add.add_argument(
@@ -66,15 +68,7 @@ def register(commands: Any, sub: Callable[[Any, str, str], argparse.ArgumentPars
     registry.set_defaults(handler=run_registry)
 
 
-def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.stderr)
-    return 2
-
-
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest import accounts
-
     accounts.check_name(args.name)
     if args.password_stdin:
         password = ctx.stdin.readline().rstrip("\r\n")
@@ -83,7 +77,7 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
         made = False
     else:
         password, made = accounts.new_password(), True
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         new = accounts.add_entrant(db, contest, args.name, password, actor=ACTOR)
         what = "account created" if new else "password changed"
         ctx.out(f"{args.name}: {what} for contest {contest.name!r}")
@@ -97,20 +91,14 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest import accounts
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         accounts.remove_entrant(db, contest, args.name, actor=ACTOR)
     ctx.out(f"{args.name}: account removed (their submissions stay on the record)")
     return 0
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest import accounts
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         names = accounts.entrants(db, contest)
     if args.json:
         ctx.out(json.dumps({"contest": contest.name, "entrants": names}, indent=2))
@@ -123,35 +111,17 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_registry(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import _interruptible, _printer, opened
-    from imagegolf.cli.serve import ENV_HOOK_TOKEN, parse_address, read_token
-    from imagegolf.contest.hosting import Hosting, notify_base, run_registry
-
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     hook = read_token(args.hook_token_file, ctx.environ, ENV_HOOK_TOKEN, "hook")
-    said = _printer(ctx)
-    with opened(args, ctx) as (db, contest):
-        host, port = parse_address(args.listen or contest.registry)
-        if port == 0:
-            raise UsageError("--listen: give the port entrants push to")
-        hosting = Hosting(
-            host=host,
-            port=port,
-            notify=notify_base(args.notify),
-            storage=Path(args.storage or f"imagegolf-registry-{contest.name}").absolute(),
-            hook_token=hook,
-            tls=(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None,
-        )
-        if hook is None:
-            ctx.err(f"imagegolf: warning: no hook token (${ENV_HOOK_TOKEN}): the hook must be open")
-        scheme = "https" if hosting.tls else "http"
-        auth = "imagegolf's token server" if contest.per_entrant else "the entrant accounts (htpasswd)"
-        said(f"registry for {contest.name!r} on {scheme}://{host}:{port}, accounts from {auth}")
-        said(f"  notifications to {hosting.hook_url}; storage {hosting.storage}")
-        with _interruptible() as stop:
-            try:
-                run_registry(db, contest, hosting, stop=stop, said=said)
-            except KeyboardInterrupt:
-                said("stopping the registry")
+    if hook is None:
+        ctx.err(f"imagegolf: warning: no hook token (${ENV_HOOK_TOKEN}): the hook must be open")
+    options = RegistryHostOptions(
+        notify=args.notify,
+        listen=args.listen,
+        storage=Path(args.storage) if args.storage else None,
+        hook_token=hook,
+        tls=(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None,
+    )
+    host_registry(contest_at(args, ctx), options, printer(ctx))
     return 0

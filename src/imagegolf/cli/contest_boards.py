@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from imagegolf.cli.board import print_board
+from imagegolf.cli.contest_args import Sub, contest_at
 from imagegolf.cli.context import Context
+from imagegolf.cli.format import human_size
+from imagegolf.contest import Contest, boards, snapshot, summaries
+from imagegolf.contest.board_admin import add_board, make_board, remove_board
+from imagegolf.contest.export import export_json, summary_json
+from imagegolf.contest.service import Database, opened
 
-if TYPE_CHECKING:
-    from imagegolf.contest import Contest
-    from imagegolf.db import Database
-
-Sub = Callable[[Any, str, str], argparse.ArgumentParser]
 METRIC_HELP = "docker_classic, containerd_content, podman, registry_compressed or pull_bytes"
 
 
 def register(commands: Any, sub: Sub) -> None:
-    """Add ``board`` and its actions to ``contest``'s ``commands`` (``sub``: cli/contest.py's ``_sub``)."""
+    """Add ``board`` and its actions to ``contest``'s ``commands`` (``sub``: contest_args.subcommand)."""
     board = sub(commands, "board", "a leaderboard and its record timeline; the contest's boards")
     board.add_argument("--name", metavar="NAME", help="which board (default: the contest's first)")
     board.add_argument("--json", action="store_true", help="the board, unranked entrants and records")
@@ -73,7 +74,9 @@ def _action(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     """An action of ``contest board``. Its options do not reset what was given before the action
     (``contest board --db X add …`` and ``contest board add … --db X`` mean the same)."""
     parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text, description=help_text)
-    parser.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="SQLite file or postgresql://…")
+    parser.add_argument(
+        "--db", metavar="URL", default=argparse.SUPPRESS, help="SQLite file or postgresql://…"
+    )
     parser.add_argument("--contest", metavar="NAME", default=argparse.SUPPRESS, help="which contest")
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="as JSON")
     return parser
@@ -83,11 +86,8 @@ def _action(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.board import print_board
-    from imagegolf.cli.contest import opened
-
     name = args.board_name or args.name
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         if args.json:
             ctx.out(json.dumps(board_json(db, contest, name), indent=2))
             return 0
@@ -98,9 +98,6 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
 def board_json(db: Database, contest: Contest, name: str | None) -> dict[str, Any]:
     """What ``contest board --json`` prints: the contest, the board (its rows), the unranked
     entrants, the record timeline, and the board's rules."""
-    from imagegolf.contest import snapshot
-    from imagegolf.contest.export import export_json
-
     data = export_json(snapshot(db, contest, name))
     return {k: data[k] for k in ("contest", "board", "unranked", "records", "board_rules")}
 
@@ -109,12 +106,7 @@ def board_json(db: Database, contest: Contest, name: str | None) -> dict[str, An
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.cli.format import human_size
-    from imagegolf.contest import summaries
-    from imagegolf.contest.export import summary_json
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         found = summaries(db, contest)
     if args.json:
         ctx.out(json.dumps([summary_json(s) for s in found], indent=2))
@@ -139,10 +131,6 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest import summaries
-    from imagegolf.contest.board_admin import add_board, make_board
-
     board = make_board(
         args.new_name,
         args.metric,
@@ -151,12 +139,10 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
         platforms=args.platform,
         title=args.title,
     )
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         added = add_board(db, contest, board, actor=args.actor)
         summary = next(s for s in summaries(db, contest) if s.board.name == added.name)
     if args.json:
-        from imagegolf.contest.export import summary_json
-
         ctx.out(json.dumps(summary_json(summary), indent=2))
         return 0
     ctx.out(f"board {added.name!r} added to contest {contest.name!r} by {args.actor} (one board_added event)")
@@ -174,12 +160,7 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest.board_admin import remove_board
-
-    with opened(args, ctx) as (db, contest):
-        from imagegolf.contest import boards
-
+    with opened(contest_at(args, ctx)) as (db, contest):
         first = contest.metric
         gone, now = remove_board(db, contest, args.gone_name, actor=args.actor)
         left = boards(db, now)

@@ -2,37 +2,38 @@
 first accepted image and every verdict (docs/contest.md, "Notifications").
 
 ``add`` and ``remove`` are audited events. ``send`` sends what is due (``--until-idle``: once,
-for cron and tests); ``contest watch`` and ``imagegolf serve`` run a sender of their own
-(:func:`start`).
+for cron and tests); ``contest watch`` and ``imagegolf serve`` run a sender of their own (the
+contest service starts it).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from imagegolf.cli.contest_args import Sub, contest_at, log_to_stderr, printer, usage
 from imagegolf.cli.context import Context
+from imagegolf.contest.notify import (
+    add_webhook,
+    deliveries,
+    delivery_json,
+    parse_kinds,
+    remove_webhook,
+    webhooks,
+)
+from imagegolf.contest.sender import Sent
+from imagegolf.contest.service import SendOptions, opened, send, stoppable
 from imagegolf.errors import UsageError
-
-if TYPE_CHECKING:
-    from imagegolf.contest import Contest
-    from imagegolf.contest.sender import Sent
-    from imagegolf.db import Database
-
-Sub = Callable[[Any, str, str], argparse.ArgumentParser]
 
 
 def register(commands: Any, sub: Sub) -> None:
-    """Add ``notify`` to ``contest``'s ``commands`` (``sub``: cli/contest.py's ``_sub``)."""
+    """Add ``notify`` to ``contest``'s ``commands`` (``sub``: contest_args.subcommand)."""
     notify = sub(
         commands, "notify", "outgoing webhooks: a new record, a first accepted image, verdicts (add, list…)"
     )
     actions = notify.add_subparsers(dest="notify_command", metavar="ACTION", parser_class=type(notify))
-    notify.set_defaults(handler=lambda _a, ctx: _usage(notify, ctx))
+    notify.set_defaults(handler=lambda _a, ctx: usage(notify, ctx))
 
     add = sub(actions, "add", "POST notifications to a URL (a Slack or Discord webhook, or your own)")
     add.add_argument("url", metavar="URL", help="http:// or https:// (a Slack or Discord URL is a secret)")
@@ -84,18 +85,10 @@ def register(commands: Any, sub: Sub) -> None:
     send.set_defaults(handler=run_send)
 
 
-def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.stderr)
-    return 2
-
-
 def run_add(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest.notify import add_webhook, parse_kinds
-
     kinds = parse_kinds(args.on)
     boards = tuple(b.strip() for item in args.board for b in item.split(",") if b.strip())
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         webhook, warnings = add_webhook(
             db,
             contest,
@@ -124,12 +117,9 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest.notify import deliveries, delivery_json, webhooks
-
     if args.deliveries < 0:
         raise UsageError("--deliveries N: give 0 or more")
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         found = webhooks(db, contest, removed=args.all)
         recent = deliveries(db, contest, limit=args.deliveries) if args.deliveries else []
     if args.json:
@@ -155,10 +145,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest.notify import remove_webhook
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         webhook, dropped = remove_webhook(db, contest, args.id, actor=args.actor)
     ctx.out(
         f"webhook #{webhook.id} ({webhook.target}/…) removed by {args.actor}; "
@@ -167,7 +154,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _line(sent: Sent) -> str:
+def sent_line(sent: Sent) -> str:
     what = {"delivered": "delivered", "retry": "will retry", "failed": "FAILED", "lost": "lease lost"}
     detail = f" ({sent.error})" if sent.error else ""
     then = f", next try {sent.next_at}" if sent.next_at else ""
@@ -176,9 +163,6 @@ def _line(sent: Sent) -> str:
 
 
 def run_send(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import _interruptible, _logging, _printer, opened
-    from imagegolf.contest.sender import Sender, SenderOptions, send_until_idle
-
     if not 0 < args.timeout <= 300:
         raise UsageError(f"--timeout {args.timeout}: give 0 to 300 seconds")
     if args.lease <= args.timeout * 2:
@@ -186,44 +170,16 @@ def run_send(args: argparse.Namespace, ctx: Context) -> int:
             f"--lease {args.lease:g}: give more than twice --timeout ({args.timeout:g} s): a sender "
             "must never lose its lease while it waits for an answer"
         )
-    _logging(ctx)
-    say = _printer(ctx)
-    with opened(args, ctx) as (db, contest):
-        options = SenderOptions(lease_s=args.lease, timeout_s=args.timeout, contest_id=contest.id)
-        if args.until_idle:
-            sent = send_until_idle(db, options=options, on_sent=lambda s: say(_line(s)))
-            done = sum(1 for s in sent if s.outcome == "delivered")
-            ctx.out(f"nothing due: {len(sent)} tried, {done} delivered")
+    log_to_stderr(ctx)
+    say = printer(ctx)
+    options = SendOptions(lease_s=args.lease, timeout_s=args.timeout, until_idle=args.until_idle)
+    with opened(contest_at(args, ctx)) as (db, contest), stoppable() as stop:
+        try:
+            sent = send(db, contest, options, on_sent=lambda s: say(sent_line(s)), stop=stop)
+        except KeyboardInterrupt:
+            ctx.err("imagegolf: stopping the notification sender")
             return 0
-        with _interruptible() as stop:
-            try:
-                Sender(db, options=options, on_sent=lambda s: say(_line(s))).run(stop)
-            except KeyboardInterrupt:
-                ctx.err("imagegolf: stopping the notification sender")
+    if args.until_idle:
+        done = sum(1 for s in sent if s.outcome == "delivered")
+        ctx.out(f"nothing due: {len(sent)} tried, {done} delivered")
     return 0
-
-
-def start(db: Database, contest: Contest, stop: threading.Event) -> threading.Thread:
-    """A sender thread for ``contest watch`` and ``imagegolf serve``; it stops with ``stop``."""
-    from imagegolf.contest.sender import SenderOptions, start_sender
-
-    return start_sender(db, stop, options=SenderOptions(contest_id=contest.id))
-
-
-@contextlib.contextmanager
-def sending(db: Database, contest: Contest) -> Iterator[None]:
-    """A sender thread while the body runs (``imagegolf serve``); a POST under way is waited for."""
-    stop = threading.Event()
-    thread = start(db, contest, stop)
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=25.0)  # a POST takes at most twice the 10 s timeout
-
-
-def send_due(db: Database, contest: Contest, say: Callable[[str], None]) -> None:
-    """``contest watch --once``: send what its judgements caused (what fails waits for a sender)."""
-    from imagegolf.contest.sender import SenderOptions, send_until_idle
-
-    send_until_idle(db, options=SenderOptions(contest_id=contest.id), on_sent=lambda s: say(_line(s)))

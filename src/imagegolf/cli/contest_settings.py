@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 
+from imagegolf.cli.contest_args import Sub, contest_at
 from imagegolf.cli.context import Context
+from imagegolf.contest import reinstate
+from imagegolf.contest.service import opened
+from imagegolf.contest.settings import advice, apply_settings, settings_of, unfreeze
 from imagegolf.errors import UsageError
 
-Sub = Callable[[Any, str, str], argparse.ArgumentParser]
 # Clears a time setting (`--starts none`: no start).
 NONE = "none"
 
 
 def register(commands: Any, sub: Sub) -> None:
-    """Add the sub-commands to ``contest``'s ``commands`` (``sub``: cli/contest.py's ``_sub``)."""
+    """Add the sub-commands to ``contest``'s ``commands`` (``sub``: contest_args.subcommand)."""
     settings = sub(
         commands,
         "set",
@@ -101,9 +103,6 @@ def changes_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_set(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest.settings import advice, apply_settings, settings_of
-
     changes = changes_from(args)
     if not changes:
         raise UsageError(
@@ -111,7 +110,7 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
             hint="--metric, --platform, --starts, --ends, --freeze-at, --no-freeze, --identity, "
             "--per-hour, --runs, --timeout, --cross-check, --runtime",
         )
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         change = apply_settings(db, contest, changes, actor=args.actor)
     if args.json:
         ctx.out(json.dumps({"changes": change.changes, "settings": settings_of(change.contest)}, indent=2))
@@ -129,10 +128,7 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_reinstate(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest import reinstate
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         count = reinstate(db, contest, args.digest, args.reason, actor=args.actor)
     ctx.out(f"reinstated {count} submission(s) of {args.digest}: {args.reason}")
     ctx.out("their judgements count again: see `imagegolf contest board`")
@@ -140,10 +136,7 @@ def run_reinstate(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_unfreeze(args: argparse.Namespace, ctx: Context) -> int:
-    from imagegolf.cli.contest import opened
-    from imagegolf.contest.settings import unfreeze
-
-    with opened(args, ctx) as (db, contest):
+    with opened(contest_at(args, ctx)) as (db, contest):
         thawed = unfreeze(db, contest, actor=args.actor)
     assert thawed.unfrozen_at is not None
     ctx.out(

@@ -8,7 +8,6 @@ page at a time.
 """
 
 from imagegolf.contest.admin import create_contest, disqualify, queue_rejudge, reinstate
-from imagegolf.contest.boards import Board, default_boards
 from imagegolf.contest.errors import BoardNotFound, ContestNotFound, SubmissionNotFound
 from imagegolf.contest.intake import Intake, record_push
 from imagegolf.contest.model import METRICS, Contest
@@ -39,6 +38,7 @@ from imagegolf.contest.reads import (
     version,
 )
 from imagegolf.contest.standings import BoardRow, RecordPoint, Standings, Status, SubmissionState
+from imagegolf.judge.boards import Board, default_boards
 
 __all__ = [
     "METRICS",

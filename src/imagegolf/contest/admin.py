@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from imagegolf.contest import board_store, derived
-from imagegolf.contest.boards import Board, default_boards
 from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
 from imagegolf.contest.model import (
     DEFAULT_LIMITS,
@@ -27,6 +26,7 @@ from imagegolf.db import queries as q
 from imagegolf.db.clock import now
 from imagegolf.db.records import EventKind
 from imagegolf.errors import UsageError
+from imagegolf.judge.boards import Board, default_boards
 from imagegolf.platform import Platform
 
 
@@ -96,7 +96,7 @@ def create_contest(
         contest_id = q.insert_contest(tx, **fields)
         if contest_id is None:
             raise UsageError(
-                f"a contest named {name!r} already exists in {db.url}", hint="choose another --name"
+                f"a contest named {name!r} already exists in {db.url}", hint="choose another name"
             )
         q.put_signing_key(tx, contest_id, private_key, certificate)
         for position, board in enumerate(chosen):
@@ -115,7 +115,7 @@ def create_contest(
 def disqualify(db: Database, contest: Contest, key: str, reason: str, *, actor: str) -> int:
     """Disqualify a submission (by id or digest: every submission of that digest). Returns how many."""
     if not reason.strip():
-        raise UsageError("a disqualification needs a reason", hint="--reason TEXT")
+        raise UsageError("a disqualification needs a reason", hint="say why, in a few words")
     targets = find_all(db, contest, key)
 
     def write(tx: Transaction) -> int:
@@ -133,7 +133,7 @@ def reinstate(db: Database, contest: Contest, key: str, reason: str, *, actor: s
     ``reinstated`` event, after which the submission's judgement and the contest's rules decide
     again. Refused when none of them is disqualified. Returns how many were reinstated."""
     if not reason.strip():
-        raise UsageError("a reinstatement needs a reason", hint="--reason TEXT")
+        raise UsageError("a reinstatement needs a reason", hint="say why, in a few words")
     targets = find_all(db, contest, key)
 
     def write(tx: Transaction) -> int:

@@ -5,13 +5,13 @@ built from the events, or dropped, in the same transaction."""
 from __future__ import annotations
 
 from imagegolf.contest import board_store, derived
-from imagegolf.contest.boards import Board
 from imagegolf.contest.model import Contest
 from imagegolf.db import Database, Transaction
 from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.records import EventKind
 from imagegolf.errors import UsageError
+from imagegolf.judge.boards import Board
 from imagegolf.judge.options import ExitRule, MessageRule
 from imagegolf.platform import Platform
 
@@ -29,14 +29,14 @@ def make_board(
     try:
         where = MessageRule(message)
     except ValueError:
-        raise UsageError(f"--message {message}: give files or anywhere") from None
+        raise UsageError(f"message rule {message!r}: give files or anywhere") from None
     try:
         status = ExitRule(exit)
     except ValueError:
-        raise UsageError(f"--exit {exit}: give zero or any") from None
+        raise UsageError(f"exit rule {exit!r}: give zero or any") from None
     taken = Platform.parse_list(platforms) if platforms else ()
     if len(title) > 80:
-        raise UsageError("--title: at most 80 characters")
+        raise UsageError("a board's title: at most 80 characters")
     return Board(name, metric, where, status, taken, title.strip())
 
 

@@ -1,4 +1,4 @@
-"""A contest's boards as stored (the ``boards`` table) and as values (contest/boards.py).
+"""A contest's boards as stored (the ``boards`` table) and as values (judge/boards.py).
 
 The boards are in order; the first is the contest's main board: what ``contest board``,
 ``/api/board`` and the board page show unless another is named, and whose metric is
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imagegolf.contest.boards import Board
 from imagegolf.contest.errors import BoardNotFound
 from imagegolf.db import Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.records import BoardRecord
+from imagegolf.judge.boards import Board
 from imagegolf.judge.options import ExitRule, MessageRule
 from imagegolf.platform import Platform
 

@@ -26,8 +26,6 @@ from dataclasses import replace
 from typing import Any
 
 from imagegolf.contest import board_store, outbox
-from imagegolf.contest.boards import Board, on_board
-from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.model import Contest
 from imagegolf.contest.standings import (
     DUPLICATE,
@@ -47,6 +45,8 @@ from imagegolf.db import queries as q
 from imagegolf.db.clock import Moment
 from imagegolf.db.records import EntrantRow, EventKind, EventRow, MetaRow, StateRow, SubmissionRow
 from imagegolf.digest import Digest
+from imagegolf.judge.boards import Board, on_board
+from imagegolf.judge.judged import JudgedData
 from imagegolf.judge.verdict import Verdict
 
 REBUILD_CHUNK = 500  # submissions read (with their events) at a time while rebuilding

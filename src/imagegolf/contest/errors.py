@@ -9,6 +9,14 @@ class ContestNotFound(UsageError):
     """No contest of that name in the database (or none at all)."""
 
 
+class NoContest(ContestNotFound):
+    """The database holds no contest yet."""
+
+
+class SeveralContests(ContestNotFound):
+    """No contest was named, and the database holds more than one."""
+
+
 class SubmissionNotFound(UsageError):
     """No submission with that id or digest in the contest."""
 

@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from imagegolf.contest import board_store
-from imagegolf.contest.boards import Board
 from imagegolf.contest.errors import SubmissionNotFound
 from imagegolf.contest.model import Contest
 from imagegolf.contest.reads import (
@@ -47,6 +46,7 @@ from imagegolf.db import Database, Transaction
 from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.records import EventKind, EventRow
+from imagegolf.judge.boards import Board
 
 FROZEN_REASON = "frozen: result hidden until the end"
 # The events that tell a submission's result: their data is hidden for a frozen submission.

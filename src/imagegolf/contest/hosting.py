@@ -63,8 +63,8 @@ def notify_base(url: str) -> str:
         base = base[: -len(HOOK_PATH)]
     if not base.startswith(("http://", "https://")) or "/" in base.split("://", 1)[1]:
         raise UsageError(
-            f"--notify {url}: give the address imagegolf serves the contest on",
-            hint="e.g. --notify http://127.0.0.1:8000 (imagegolf serve, or contest watch --serve)",
+            f"notification address {url!r}: give the address imagegolf serves the contest on",
+            hint="e.g. http://127.0.0.1:8000, where the contest's web site listens",
         )
     return base
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from imagegolf.contest.judged import JudgedData, JudgedLayer
 from imagegolf.contest.model import Contest
 from imagegolf.digest import Digest
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.engine.sandbox import RunSpec
 from imagegolf.judge import Judgement, JudgeOptions, Verdict, judge_one
+from imagegolf.judge.judged import JudgedData, JudgedLayer
 from imagegolf.oci import Image, entry_file
 from imagegolf.platform import Wanted
 from imagegolf.registry import RegistryClient

@@ -156,25 +156,25 @@ def check_rules(
     try:
         mode = MatchMode(match)
     except ValueError:
-        raise UsageError(f"--match {match}: give one of contains, line, exact") from None
+        raise UsageError(f"match {match!r}: give one of contains, line, exact") from None
     check_phrase(phrase, mode)
     if metric not in METRICS:
-        raise UsageError(f"--metric {metric}: give one of {', '.join(METRICS)}")
+        raise UsageError(f"metric {metric!r}: give one of {', '.join(METRICS)}")
     ref = Reference.parse(watched)
     if "@" in watched or ":" in watched.rpartition("/")[2]:
         raise UsageError(
-            f"--repository {watched}: name a repository, without a tag or digest",
+            f"repository {watched!r}: name a repository, without a tag or digest",
             hint="e.g. 127.0.0.1:5000/contest",
         )
     try:
         compiled = re.compile(pattern)
     except re.error as error:
-        raise UsageError(f"--entrant-pattern {pattern!r}: {error}") from None
+        raise UsageError(f"entrant pattern {pattern!r}: {error}") from None
     if "entrant" not in compiled.groupindex:
-        raise UsageError(f"--entrant-pattern {pattern!r} has no (?P<entrant>…) group")
-    start, end = _time(starts_at, "--starts"), _time(ends_at, "--ends")
+        raise UsageError(f"entrant pattern {pattern!r} has no (?P<entrant>…) group")
+    start, end = _time(starts_at, "start"), _time(ends_at, "end")
     if start and end and end <= start:
-        raise UsageError("--ends must be after --starts")
+        raise UsageError("the end must be after the start")
     return ref, start, end
 
 
@@ -182,38 +182,38 @@ def check_identity(identity: str, repositories: str) -> tuple[Identity, Reposito
     try:
         who = Identity(identity)
     except ValueError:
-        raise UsageError(f"--identity {identity}: give tag or registry-user") from None
+        raise UsageError(f"identity {identity!r}: give tag or registry-user") from None
     try:
         where = Repositories(repositories)
     except ValueError:
-        raise UsageError(f"--repositories {repositories}: give shared or per-entrant") from None
+        raise UsageError(f"repositories {repositories!r}: give shared or per-entrant") from None
     return who, where
 
 
 def check_freeze(freeze_at: str | None, start: str | None, end: str | None) -> str | None:
     """The normalised freeze time: inside the window when the window is given."""
-    freeze = _time(freeze_at, "--freeze-at")
+    freeze = _time(freeze_at, "freeze time")
     if freeze and start and freeze <= start:
-        raise UsageError("--freeze-at must be after --starts")
+        raise UsageError("the freeze time must be after the start")
     if freeze and end and freeze >= end:
-        raise UsageError("--freeze-at must be before --ends (the board unfreezes at the end)")
+        raise UsageError("the freeze time must be before the end (the board unfreezes at the end)")
     return freeze
 
 
-def parse_moment(text: str, flag: str) -> str:
-    """An ISO-8601 time as stored (UTC text), or a UsageError naming ``flag``."""
-    moment = _time(text, flag)
+def parse_moment(text: str, setting: str) -> str:
+    """An ISO-8601 time as stored (UTC text), or a UsageError naming ``setting``."""
+    moment = _time(text, setting)
     assert moment is not None
     return moment
 
 
-def _time(text: str | None, flag: str) -> str | None:
+def _time(text: str | None, setting: str) -> str | None:
     if not text:
         return None
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"{flag} {text!r}: give an ISO-8601 time, e.g. 2026-12-01T09:00:00Z") from None
+        raise UsageError(f"{setting} {text!r}: give an ISO-8601 time, e.g. 2026-12-01T09:00:00Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return format_time(moment)

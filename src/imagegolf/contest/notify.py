@@ -87,13 +87,15 @@ def parse_kinds(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     kinds = tuple(dict.fromkeys(k.strip().lower() for k in items if k.strip()))
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
-        raise UsageError(f"--on {','.join(unknown) or '(nothing)'}: give some of {','.join(KINDS)}")
+        raise UsageError(
+            f"notification kinds {','.join(unknown) or '(nothing)'}: give some of {','.join(KINDS)}"
+        )
     return tuple(k for k in KINDS if k in kinds)  # in the documented order
 
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt}: give one of {', '.join(FORMATS)}")
+        raise UsageError(f"webhook format {fmt!r}: give one of {', '.join(FORMATS)}")
     return fmt
 
 
@@ -172,14 +174,14 @@ def add_webhook(
     check_format(fmt)
     kinds = parse_kinds(kinds)
     if site is not None:
-        site, _ = check_url(site, "--site")
+        site, _ = check_url(site, "the site's address")
         site = site.rstrip("/")
 
     def write(tx: Transaction) -> WebhookRow:
         known = [b.name for b in q.boards(tx, contest.id)]
         unknown = [b for b in boards if b not in known]
         if unknown:
-            raise UsageError(f"--board {', '.join(unknown)}: no such board (boards: {', '.join(known)})")
+            raise UsageError(f"board {', '.join(unknown)}: no such board (boards: {', '.join(known)})")
         for other in n.webhooks(tx, contest.id):
             if other.url == address and other.format == fmt:
                 raise UsageError(

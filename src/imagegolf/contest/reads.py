@@ -6,7 +6,7 @@ with the contest's history. Each read first checks that the tables reflect the l
 index lookups); a contest whose tables are behind (written by an older release) is rebuilt once.
 The full :class:`Standings` (every submission) is for exports and organiser commands only.
 
-A contest has one or more boards (contest/boards.py), each ranking the same judgements by its
+A contest has one or more boards (judge/boards.py), each ranking the same judgements by its
 own rules. Every read of standings takes ``board``: a board's name, or None for the first (the
 contest's main board); an unknown name is ``BoardNotFound`` (contest/errors.py). :func:`boards` lists them,
 :func:`summaries` gives each one's leader and record, and :func:`submission_detail` gives a
@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from imagegolf.contest import board_store
-from imagegolf.contest.boards import Board
 from imagegolf.contest.derived import from_row, is_current, rebuild_if_stale
-from imagegolf.contest.errors import ContestNotFound, SubmissionNotFound
-from imagegolf.contest.judged import JudgedData
+from imagegolf.contest.errors import ContestNotFound, NoContest, SeveralContests, SubmissionNotFound
 from imagegolf.contest.model import Contest
 from imagegolf.contest.standings import BoardRow, RecordPoint, Standings, SubmissionState, record_point
 from imagegolf.db import Database, Transaction
@@ -31,6 +29,8 @@ from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.records import EntrantRow, EventRow, StateRow
 from imagegolf.errors import UsageError
+from imagegolf.judge.boards import Board
+from imagegolf.judge.judged import JudgedData
 
 T = TypeVar("T")
 BOARD_PAGE = 100  # entrants per board page
@@ -52,13 +52,11 @@ def open_contest(db: Database, name: str | None = None) -> Contest:
             return Contest.from_row(row)
         rows = q.contests(tx)
         if not rows:
-            raise ContestNotFound(
-                f"{db.url} holds no contest", hint="create one with `imagegolf contest init --repository …`"
-            )
+            raise NoContest(f"{db.url} holds no contest", hint="create one first")
         if len(rows) > 1:
-            raise ContestNotFound(
+            raise SeveralContests(
                 f"{db.url} holds {len(rows)} contests: {', '.join(r.name for r in rows)}",
-                hint="choose one with --contest NAME",
+                hint="name the contest",
             )
         return Contest.from_row(rows[0])
 

@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from imagegolf.contest import board_store, derived
-from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import judge_digest
 from imagegolf.contest.model import Contest
 from imagegolf.contest.reads import select
@@ -19,7 +18,8 @@ from imagegolf.db import Database, Transaction
 from imagegolf.db import queries as q
 from imagegolf.db.records import EventKind, EventRow
 from imagegolf.digest import Digest
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
+from imagegolf.judge.judged import JudgedData
 from imagegolf.registry import RegistryClient
 
 

@@ -37,19 +37,19 @@ from imagegolf.platform import Platform
 
 LIMITS = ("per_entrant_per_hour", "runs", "timeout_s", "cross_check", "runtime")
 SETTINGS = ("metric", "platform", "starts_at", "ends_at", "freeze_at", "identity", *LIMITS)
-# The option of `contest set` (and `contest init`) that sets each, for messages.
-FLAGS = {
-    "metric": "--metric",
-    "platform": "--platform",
-    "starts_at": "--starts",
-    "ends_at": "--ends",
-    "freeze_at": "--freeze-at",
-    "identity": "--identity",
-    "per_entrant_per_hour": "--per-hour",
-    "runs": "--runs",
-    "timeout_s": "--timeout",
-    "cross_check": "--cross-check",
-    "runtime": "--runtime",
+# What messages call each setting (the CLI and the admin page add their own words for it).
+LABELS = {
+    "metric": "metric",
+    "platform": "platform",
+    "starts_at": "start",
+    "ends_at": "end",
+    "freeze_at": "freeze time",
+    "identity": "identity",
+    "per_entrant_per_hour": "submissions per hour",
+    "runs": "runs",
+    "timeout_s": "timeout",
+    "cross_check": "cross-check",
+    "runtime": "runtime",
 }
 _TIMES = ("starts_at", "ends_at", "freeze_at")
 
@@ -151,7 +151,7 @@ def unfreeze(db: Database, contest: Contest, *, actor: str, at: dt.datetime | No
 def freeze_state(contest: Contest, at: dt.datetime) -> str:
     """One sentence: whether and when the public board freezes, is frozen, or was unfrozen."""
     if contest.freeze_at is None:
-        return "the contest has no freeze time (set one with `contest set --freeze-at TIME`)"
+        return "the contest has no freeze time"
     freeze = format_time(contest.freeze_at)
     if contest.unfrozen_at is not None:
         return f"it was unfrozen at {format_time(contest.unfrozen_at)} (the freeze was at {freeze})"
@@ -194,10 +194,10 @@ def advice(change: SettingsChange) -> list[str]:
 
 
 def _check(name: str, value: Any, contest: Contest) -> Any:
-    flag = FLAGS[name]
+    flag = LABELS[name]
     if name == "metric":
         if not isinstance(value, str) or value not in METRICS:
-            raise UsageError(f"{flag} {value}: give one of {', '.join(METRICS)}")
+            raise UsageError(f"{flag} {value!r}: give one of {', '.join(METRICS)}")
         return value
     if name == "platform":
         if value is None or value == "":
@@ -242,14 +242,14 @@ def _check_times(before: dict[str, Any], after: dict[str, Any]) -> None:
     """The window and the freeze together, as `contest init` checks them."""
     start, end, freeze = after["starts_at"], after["ends_at"], after["freeze_at"]
     if start and end and end <= start:
-        raise UsageError("--ends must be after --starts")
+        raise UsageError("the end must be after the start")
     try:
         check_freeze(freeze, start, end)
     except UsageError as error:
         if freeze == before["freeze_at"]:  # the window moved past the freeze set earlier
             raise UsageError(
                 f"{error.message}: the freeze is at {freeze}",
-                hint="move it with --freeze-at TIME, or drop it with --no-freeze",
+                hint="move the freeze time, or drop it",
             ) from None
         raise
 
@@ -259,7 +259,7 @@ def _stored(moment: dt.datetime | None) -> str | None:
 
 
 __all__ = [
-    "FLAGS",
+    "LABELS",
     "LIMITS",
     "SETTINGS",
     "SettingsChange",

@@ -4,9 +4,9 @@ Pure: rows in, values out. This is the reference: the derived tables the databas
 date (contest/derived.py) must always equal what :func:`derive` computes from the events alone
 (a property-based test holds them to it). The rules (docs/contest.md):
 
-- a contest ranks its judgements on each of its boards (contest/boards.py); :func:`derive` gives
+- a contest ranks its judgements on each of its boards (judge/boards.py); :func:`derive` gives
   one board's standings, and every rule below is that board's: a judgement's verdict, reason and
-  size are :func:`~imagegolf.contest.boards.on_board`'s, and the duplicate rule runs among the
+  size are :func:`~imagegolf.judge.boards.on_board`'s, and the duplicate rule runs among the
   submissions accepted on that board;
 - a submission's judgement is its latest ``judged`` or ``rejudged`` event; ``disqualified`` wins
   over any judgement until a later ``reinstated`` undoes it; a disqualified submission does not
@@ -28,10 +28,10 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from imagegolf.contest.boards import Board, on_board
-from imagegolf.contest.judged import JudgedData
 from imagegolf.db.records import EventKind, EventRow, SubmissionRow
 from imagegolf.digest import Digest
+from imagegolf.judge.boards import Board, on_board
+from imagegolf.judge.judged import JudgedData
 from imagegolf.judge.verdict import Verdict
 
 JUDGED_KINDS = (EventKind.JUDGED, EventKind.REJUDGED)

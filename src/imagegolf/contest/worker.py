@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from imagegolf.contest import board_store, derived
-from imagegolf.contest.judged import JudgedData
 from imagegolf.contest.judging import TRANSIENT, internal_error, judge_digest
 from imagegolf.contest.model import Contest
 from imagegolf.contest.standings import status_label
@@ -29,8 +28,9 @@ from imagegolf.db import derived as d
 from imagegolf.db import queries as q
 from imagegolf.db.clock import later
 from imagegolf.db.records import EventKind, JobClaim, SubmissionRow
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.errors import EnvironmentProblem
+from imagegolf.judge.judged import JudgedData
 from imagegolf.judge.sandbox_run import sweep_leftovers
 from imagegolf.judge.verdict import Verdict
 from imagegolf.registry import RegistryClient

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from imagegolf.contest import ContestNotFound, SubmissionNotFound
+from imagegolf.contest.errors import NoContest
 from imagegolf.errors import EnvironmentProblem, ImagegolfError, LimitExceededError
 from imagegolf.web.render import render
 
@@ -54,6 +55,14 @@ def status_of(error: ImagegolfError) -> int:
     if isinstance(error, LimitExceededError):
         return 413
     return 400
+
+
+def public_text(error: ImagegolfError) -> str:
+    """The error as a visitor reads it; the core names no command, so the site says which one the
+    organiser runs where that is the fix."""
+    if isinstance(error, NoContest):
+        return f"{error.message} (the organiser creates one with: imagegolf contest init)"
+    return str(error)
 
 
 _WHERE = {"query": "query parameter", "path": "path parameter", "header": "header", "cookie": "cookie"}
@@ -115,7 +124,7 @@ def install(app: FastAPI, env: jinja2.Environment) -> None:
 
     @app.exception_handler(ImagegolfError)
     async def imagegolf_error(request: Request, error: ImagegolfError) -> Response:
-        return answer(request, status_of(error), str(error))
+        return answer(request, status_of(error), public_text(error))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from imagegolf.contest.boards import Board
+from imagegolf.judge.boards import Board
 
 
 @dataclass(frozen=True)

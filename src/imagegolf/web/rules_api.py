@@ -24,10 +24,10 @@ from fastapi.responses import Response
 
 from imagegolf.contest import Contest, SubmissionNotFound
 from imagegolf.contest import reads as contest_reads
-from imagegolf.contest.boards import Board, default_boards
 from imagegolf.contest.model import Identity
 from imagegolf.db import Database
 from imagegolf.db.clock import format_time
+from imagegolf.judge.boards import Board, default_boards
 from imagegolf.web.errors import WebError
 from imagegolf.web.site import Site, cache_headers, not_modified
 

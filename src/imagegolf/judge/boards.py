@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from imagegolf.contest.judged import JudgedData
 from imagegolf.errors import UsageError
+from imagegolf.judge.judged import JudgedData
 from imagegolf.judge.options import ExitRule, MessageRule
 from imagegolf.judge.verdict import Verdict
 from imagegolf.oci.metrics import SizeMetrics
@@ -41,7 +41,7 @@ class Board:
                 f"board name {self.name!r}: lower-case letters, digits and '-', at most 32 characters"
             )
         if self.metric not in METRICS:
-            raise UsageError(f"--metric {self.metric}: give one of {', '.join(METRICS)}")
+            raise UsageError(f"metric {self.metric!r}: give one of {', '.join(METRICS)}")
 
     @property
     def label(self) -> str:
