@@ -173,7 +173,7 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; 
     say "creating the virtualenv in $VENV"
     "$PY" -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$VENV/bin/pip" install -q -e "$ROOT[dev]"
+    "$VENV/bin/pip" install -q -e "$ROOT[all,dev]"  # every extra, and the test tools
     echo "$want" > "$STAMP"
 fi
 if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then

@@ -12,13 +12,41 @@ from typing import NoReturn
 
 from imagegolf import __version__
 from imagegolf.cli.context import Context
-from imagegolf.errors import ImagegolfError
+from imagegolf.errors import EnvironmentProblem, ImagegolfError, Setting
+from imagegolf.extras import Extra, extra_of, install_message, missing_modules, modules
 
 # One module per command, imported only when needed: `build` should not pay for the docker SDK.
 COMMANDS = (
     "build", "push", "pull", "inspect", "explain", "run", "judge", "submit", "ladder", "contest", "serve",
     "demo",
 )  # fmt: skip
+
+# The extras a command needs beyond the core dependencies (pyproject.toml); the rest need none.
+NEEDS: dict[str, tuple[Extra, ...]] = {
+    "judge": (Extra.JUDGE,),
+    "ladder": (Extra.LADDER,),
+    "contest": (Extra.CONTEST,),
+    "serve": (Extra.CONTEST,),
+    "demo": (Extra.CONTEST, Extra.LADDER),
+}
+
+
+# The flag that changes each setting an error names: the core names settings, never flags.
+FLAGS: dict[Setting, str] = {
+    Setting.CREDENTIALS: "--username NAME --password-stdin",
+    Setting.INSECURE: "--insecure",
+    Setting.CA_BUNDLE: "--ca-bundle FILE",
+    Setting.DATABASE: "--db URL",
+}
+
+
+def described(error: ImagegolfError) -> str:
+    """The error as the CLI prints it: the core's words, then the flags for the settings it names."""
+    if not error.settings:
+        return str(error)
+    flags = ", ".join(FLAGS[setting] for setting in error.settings)
+    advice = f"{error.hint}; " if error.hint else ""
+    return f"{error.message} ({advice}flags: {flags})"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,15 +68,51 @@ def make_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imagegolf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        if only is None or name == only:
+        if only is not None and name != only:
+            continue
+        try:
             _command(name).register(sub)
+        except ModuleNotFoundError as exc:
+            problem = _missing_extra(name, exc)
+            if only is not None or problem is None:
+                raise
+            sub.add_parser(name, help=str(problem))  # the full --help still lists every command
     return parser
+
+
+def _missing_extra(command: str | None, exc: ModuleNotFoundError) -> EnvironmentProblem | None:
+    """The extra to install when ``exc`` is a module an extra installs; None for any other module."""
+    module = exc.name or ""
+    extra = extra_of(module)
+    if command is None or extra is None:
+        return None
+    needs = NEEDS.get(command, ())
+    if not any(module.partition(".")[0] in modules(need) for need in needs):
+        needs = (extra,)  # a module of an extra the table does not expect this command to need
+    return EnvironmentProblem(install_message(command, needs, module))
 
 
 def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
     ctx = ctx or Context()
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = make_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    try:
+        return _run(argv, only, ctx)
+    except ModuleNotFoundError as exc:  # a command reached for a module of an extra not installed
+        problem = _missing_extra(only, exc)
+        if problem is None:
+            raise
+        ctx.err(f"imagegolf: error: {problem}")
+        return problem.exit_code
+
+
+def _run(argv: list[str], only: str | None, ctx: Context) -> int:
+    missing = missing_modules(NEEDS.get(only, ())) if only else ()
+    if only and missing:  # before the command's module is imported: its --help too says what to install
+        problem = EnvironmentProblem(install_message(only, NEEDS[only], missing[0]))
+        ctx.err(f"imagegolf: error: {problem}")
+        return problem.exit_code
+    parser = make_parser(only)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(ctx.stderr)
@@ -56,7 +120,7 @@ def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
     try:
         return int(args.handler(args, ctx))
     except ImagegolfError as exc:
-        ctx.err(f"imagegolf: error: {exc}")
+        ctx.err(f"imagegolf: error: {described(exc)}")
         return exc.exit_code
     except KeyboardInterrupt:
         ctx.err("imagegolf: interrupted")
