@@ -26,6 +26,7 @@ TAR_CASES ?= 100000
 
 bench: setup
 	$(V)/python -m bench.run --write docs/benchmarks.md
+	$(V)/python -m bench.cli_speed --write docs/benchmarks.md
 	$(V)/python -m bench.tar_differential --cases $(TAR_CASES) --write docs/benchmarks.md
 	$(V)/python -m bench.corpus_sizes --write docs/benchmarks.md
 	$(V)/python -m bench.runtimes --write docs/benchmarks.md

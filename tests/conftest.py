@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from imagegolf.engine.client import Engine
+from imagegolf.engine import Engine
 from imagegolf.engine.discovery import connect, private_podman
 from tests import browser_services, db_services
 from tests.db_services import Postgres

@@ -1,10 +1,22 @@
 """One error hierarchy. Every message says what is wrong and what to do next.
 
 The CLI catches :class:`ImagegolfError` in one place and maps ``exit_code`` to the
-process exit status (architecture.md: 1 check failed, 2 usage/bad input, 3 environment).
+process exit status (README.md, Exit codes: 1 check failed, 2 usage/bad input, 3 environment).
 """
 
 from __future__ import annotations
+
+import enum
+
+
+class Setting(enum.Enum):
+    """A setting the user can change to get past an error. The core names the setting in words and
+    lists it here; each front end says how it is changed there (the CLI: its flag, cli/main.py)."""
+
+    CREDENTIALS = "registry credentials"
+    INSECURE = "insecure registry access"
+    CA_BUNDLE = "a CA bundle to trust"
+    DATABASE = "the database"
 
 
 class ImagegolfError(Exception):
@@ -12,10 +24,11 @@ class ImagegolfError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, settings: tuple[Setting, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.settings = settings
 
     def __str__(self) -> str:
         if self.hint:

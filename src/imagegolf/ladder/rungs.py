@@ -17,7 +17,7 @@ HOST = (LINUX_AMD64,)
 GO_PLATFORMS = (LINUX_AMD64, LINUX_386, LINUX_ARM64)
 TEENSY_PLATFORMS = (LINUX_386, LINUX_AMD64, LINUX_ARM64)
 
-# The post's figures: facts.md §1 (sizes as `docker images` showed them, base 1000).
+# The post's figures: docs/ladder.md (sizes as `docker images` showed them, base 1000).
 _LADDER = (
     Strategy("distro-echo", "Debian minbase rootfs + echo", distro.distro_echo, HOST,
              PostFigure("ubuntu + CMD echo", 73_900_000), slow=True),

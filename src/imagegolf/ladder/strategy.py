@@ -15,7 +15,7 @@ START_FAILED = "START_FAILED"
 
 @dataclass(frozen=True)
 class PostFigure:
-    """A size the seed's post reported for the same step (facts.md §1), in bytes (base 1000)."""
+    """A size the seed's post reported for the same step (docs/ladder.md), in bytes (base 1000)."""
 
     rung: str  # what the post built: "ubuntu + CMD echo", "nasm -f elf64 + ld"
     size: int  # as `docker images` showed it, to its three digits: 73.9 MB is 73_900_000

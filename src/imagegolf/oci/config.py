@@ -1,4 +1,4 @@
-"""Image configs (image-spec config.md): the builder writes only what engines need (facts.md §5)."""
+"""Image configs (image-spec config.md): the builder writes only what engines need (docs/judge.md)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def build_config(
     """Config bytes: architecture, os, variant (when the platform has one), rootfs and the process.
 
     ``created``, ``history`` and ``Env`` are left out: engines run an image without them
-    (facts.md §5; image-spec config.md marks them OPTIONAL).
+    (docs/oci.md; image-spec config.md marks them OPTIONAL).
     """
     if not cmd and not entrypoint:
         raise BadInputError("an image needs a Cmd or an Entrypoint to run")

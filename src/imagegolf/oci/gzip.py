@@ -19,19 +19,19 @@ _ZOPFLI_MAX_INPUT = 1 << 20
 # on the record images); each iteration costs about 0.5 ms of a `build` that should take tens of ms.
 _ZOPFLI_ITERATIONS = 1
 
-try:  # zopfli finds shorter deflate streams than zlib; its output is deterministic for fixed options
-    import zopfli.zopfli as _zopfli
-except ImportError:  # pragma: no cover - zopfli is a declared dependency
-    _zopfli = None
-
 
 def gzip_bytes(data: bytes) -> bytes:
     """The smallest deterministic gzip member imagegolf makes of ``data`` in reasonable time.
 
     Same input, same bytes: zopfli (fixed options) up to 1 MiB, zlib level 9 above, same header.
     """
-    if _zopfli is not None and len(data) <= _ZOPFLI_MAX_INPUT:
-        out: bytes = _zopfli.compress(data, gzip_mode=1, numiterations=_ZOPFLI_ITERATIONS)
+    if len(data) <= _ZOPFLI_MAX_INPUT:
+        # zopfli finds shorter deflate streams than zlib; its output is deterministic for fixed
+        # options. Imported here: only building compresses, and push, pull and inspect start faster
+        # without it (bench/cli_speed.py).
+        import zopfli.zopfli
+
+        out: bytes = zopfli.zopfli.compress(data, gzip_mode=1, numiterations=_ZOPFLI_ITERATIONS)
         if out.startswith(GZIP_HEADER):
             return out
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
@@ -45,7 +45,7 @@ def is_gzip(data: bytes) -> bool:
 
 
 def iter_gunzip(data: bytes, *, caps: Caps = DEFAULT_CAPS) -> Iterator[bytes]:
-    """Decompressed pieces of a (multi-member) gzip stream, capped as they come (attacks.md §6).
+    """Decompressed pieces of a (multi-member) gzip stream, capped as they come (docs/judge.md, attacks).
 
     Like Go's gzip reader, members may follow each other; anything else after a member is an error.
     """

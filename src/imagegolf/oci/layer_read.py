@@ -5,7 +5,7 @@ of the tar reader (Go's ``archive/tar``, oci/tar_read.py) this applies what dock
 ``pkg/archive`` Unpack with the overlay whiteout converter), podman (containers/storage
 ``pkg/archive``) and tar-split (``storage.NewJSONPacker``, which both use while applying a layer)
 do with the entries, and refuses every layer they would refuse or could unpack in more than one
-way (docs/judge.md, "Reading a layer", with the source of each rule):
+way (docs/judge.md, with the source of each rule):
 
 - names are cleaned like Go's ``filepath.Clean`` and read relative to the layer root; a name with
   a ``..`` component is refused;

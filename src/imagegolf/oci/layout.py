@@ -2,7 +2,7 @@
 
 A dual archive is an OCI layout plus a docker ``manifest.json`` whose Config/Layers point at
 ``blobs/sha256/…`` (what ``docker save`` writes since v25): docker load (classic and containerd
-store), podman load and ctr import all read it (facts.md §5).
+store), podman load and ctr import all read it (docs/judge.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The five "image size" numbers of facts.md §4, computed from the image's bytes alone."""
+"""The five "image size" numbers (docs/oci.md), computed from the image's bytes alone."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 dockerd, containerd and podman read every layer with Go's ``archive/tar`` (go1.19 here:
 ``src/archive/tar/reader.go``, ``strconv.go``, ``format.go``). This reader follows it rule for rule
-(docs/judge.md, "Reading a layer", cites each) and refuses, with a reason that names the construct
+(docs/judge.md, cites each) and refuses, with a reason that names the construct
 and the entry, every archive that another reader could read differently: several PAX headers
 before one entry, a global header dropping a pending one, GNU long names mixed with PAX paths,
 star prefixes, bytes where only some readers look for a prefix, odd numeric encodings, sizes that

@@ -4,7 +4,7 @@ Two shapes:
 - standard: ustar headers (PAX records for long names), padded data, two end blocks; every tar
   reader accepts it.
 - compact: the smallest bytes Go's archive/tar (Docker, containerd, podman) still reads; each
-  shortcut is commented with the reader rule it relies on (facts.md §5).
+  shortcut is commented with the reader rule it relies on (docs/judge.md).
 """
 
 from __future__ import annotations

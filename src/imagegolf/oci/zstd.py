@@ -46,7 +46,7 @@ def _is_skippable(data: bytes) -> bool:
 
 def iter_unzstd(data: bytes, *, caps: Caps = DEFAULT_CAPS) -> Iterator[bytes]:
     """Decompressed pieces (≤ 64 KiB each) of a stream of zstd and skippable frames, capped as they
-    come (attacks.md §6): ``caps.decompressed_bytes``, and ``caps.compression_ratio`` past 1 MiB."""
+    come (docs/judge.md, attacks): ``caps.decompressed_bytes``, and ``caps.compression_ratio`` past 1 MiB."""
     check_cap(len(data), caps.compressed_bytes, "the size of a compressed layer")
     decompressor = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW_SIZE)
     view = memoryview(data)
