@@ -5,11 +5,13 @@
 
 The two tools of a pair run alternately (ours, theirs, ours, …) so that a busy machine slows both
 alike. Both build the same ELF: podman builds `FROM scratch` + `COPY` of the file `imagegolf
-build` put in its image, with `--network none`, into a private store (`--root`/`--runroot` in a
-temporary directory; podman's build cache serves the `COPY` after the first run, in its favour).
-Each push sends an image no push sent before (imagegolf's dual tar, which is also an
-oci-archive, built with its own message) to a fresh repository of the same `docker-registry`
-(Debian's distribution 2.8) that this bench starts on 127.0.0.1.
+build` put in its image for the same message, with `--network none`, into a private store
+(`--root`/`--runroot` in a temporary directory). The fresh pair builds a new image every run (a
+new message: podman's cache cannot serve the `COPY`), as an entrant does after a change; the
+cached pair builds the same image again (podman's cache serves it). Each push sends an image no
+push sent before (imagegolf's dual tar, which is also an oci-archive, built with its own message)
+to a fresh repository of the same `docker-registry` (Debian's distribution 2.8) that this bench
+starts on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -70,37 +72,57 @@ def alternate(ours: Callable[[], float], theirs: Callable[[], float], runs: int)
     return Pair(statistics.median(mine), statistics.median(others))
 
 
-def bench_build(work: Path, runs: int) -> Pair:
-    tar = work / "x.tar"
-    subprocess.run([IMAGEGOLF, "build", "-o", str(tar)], check=True, capture_output=True)
+@dataclass(frozen=True)
+class BuildPairs:
+    """``fresh``: each build makes an image nobody built before (a new message, so podman's cache
+    cannot serve the COPY) — what an entrant does after changing the phrase or the layout; the
+    target is judged on it. ``cached``: the same image again (podman's cache serves the COPY)."""
+
+    fresh: Pair
+    cached: Pair
+
+
+def _context(work: Path, name: str, tar: Path) -> tuple[Path, str]:
+    """A build context with the program of ``tar`` and a Containerfile that puts it where the
+    image has it; and the image's platform."""
     image = store.read_source(tar, ANY)
     found = oci.entry_file(image)
     assert found is not None, "imagegolf build wrote an image without its program"
     path, program = found
-    context = work / "context"
+    context = work / name
     context.mkdir()
     (context / "a").write_bytes(program)
     (context / "a").chmod(0o755)
     (context / "Containerfile").write_text(f'FROM scratch\nCOPY a /{path}\nCMD ["/{path}"]\n')
+    return context, str(image.platform)
+
+
+def bench_build(work: Path, runs: int) -> BuildPairs:
+    messages = [f"bench build {n}" for n in range(runs + 1)]  # the warm-up, then one a run
+    contexts = []
+    for n, message in enumerate(messages):
+        tar = work / f"built{n}.tar"
+        subprocess.run([IMAGEGOLF, "build", "-o", str(tar), message], check=True, capture_output=True)
+        contexts.append(_context(work, f"context{n}", tar))
     podman = ["podman", "--root", str(work / "root"), "--runroot", str(work / "run")]
-    build = [
-        *podman,
-        "build",
-        "-q",
-        "--network",
-        "none",
-        "--platform",
-        str(image.platform),
-        "-t",
-        "localhost/bench:1",
-        "-f",
-        str(context / "Containerfile"),
-        str(context),
-    ]
+
+    def podman_build(context: Path, platform: str) -> list[str]:
+        return [*podman, "build", "-q", "--network", "none", "--platform", platform,
+                "-t", "localhost/bench:1", "-f", str(context / "Containerfile"), str(context)]  # fmt: skip
+
+    fresh_ours, fresh_theirs = iter(messages), iter(contexts)
     try:
-        return alternate(
-            lambda: wall_ms([IMAGEGOLF, "build", "-o", str(work / "out.tar")]), lambda: wall_ms(build), runs
+        fresh = alternate(
+            lambda: wall_ms([IMAGEGOLF, "build", "-o", str(work / "out.tar"), next(fresh_ours)]),
+            lambda: wall_ms(podman_build(*next(fresh_theirs))),
+            runs,
         )
+        cached = alternate(
+            lambda: wall_ms([IMAGEGOLF, "build", "-o", str(work / "out.tar"), messages[0]]),
+            lambda: wall_ms(podman_build(*contexts[0])),
+            runs,
+        )
+        return BuildPairs(fresh, cached)
     finally:
         subprocess.run([*podman, "system", "reset", "--force"], capture_output=True)
         subprocess.run(["umount", "-R", str(work / "root")], capture_output=True)
@@ -141,7 +163,7 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(build: Pair, push: Pair, python_ms: float, runs: int, command: str) -> list[str]:
+def report(build: BuildPairs, push: Pair, python_ms: float, runs: int, command: str) -> list[str]:
     push_ratio = push.speed
     return [
         HEADING,
@@ -149,8 +171,11 @@ def report(build: Pair, push: Pair, python_ms: float, runs: int, command: str) -
         f"Written by `{command}` on {datetime.date.today()}, {host_platform.machine()}, Python "
         f"{host_platform.python_version()}. Median wall time of {runs} runs each, a new process every "
         "time, the two tools of a pair alternating. `podman build` builds `FROM scratch` + `COPY` of "
-        "the ELF `imagegolf build` makes (`--network none`, a private `--root`/`--runroot`; its build "
-        "cache serves the `COPY` after the first run). Each push sends an image nobody pushed "
+        "the ELF `imagegolf build` makes for the same message (`--network none`, a private "
+        "`--root`/`--runroot`). A fresh build makes an image nobody built before (a new message each "
+        "run, so podman's build cache cannot serve the `COPY`): what an entrant does after changing "
+        "the phrase or the layout, and the row the target is judged on; a cached build makes the same "
+        "image again, where podman's cache serves the `COPY`. Each push sends an image nobody pushed "
         "before, built with its own message (`skopeo copy oci-archive:N.tar docker://…`, "
         "`--dest-tls-verify=false`), to a fresh repository of one local `docker-registry` on "
         "127.0.0.1: the same bytes twice would time skopeo's blob-info cache, which mounts a blob "
@@ -158,8 +183,11 @@ def report(build: Pair, push: Pair, python_ms: float, runs: int, command: str) -
         "",
         "| command | median ms | other tool, median ms | speed vs the other | target | |",
         "|---|---:|---:|---:|---:|---|",
-        f"| `imagegolf build -o x.tar` vs `podman build` | {build.ours_ms:.1f} | {build.theirs_ms:.1f} "
-        f"| {build.speed:.2f}× | ≥ {BUILD_TARGET:g}× | {verdict(build.speed >= BUILD_TARGET)} |",
+        f"| `imagegolf build -o x.tar MESSAGE` vs `podman build`, a fresh image | {build.fresh.ours_ms:.1f} "
+        f"| {build.fresh.theirs_ms:.1f} | {build.fresh.speed:.2f}× | ≥ {BUILD_TARGET:g}× "
+        f"| {verdict(build.fresh.speed >= BUILD_TARGET)} |",
+        f"| the same, podman's cache serving the `COPY` | {build.cached.ours_ms:.1f} "
+        f"| {build.cached.theirs_ms:.1f} | {build.cached.speed:.2f}× | (for reference) | |",
         f"| `imagegolf push x.tar …` vs `skopeo copy` | {push.ours_ms:.1f} | {push.theirs_ms:.1f} "
         f"| {push_ratio:.2f}× | ≥ {PUSH_TARGET:g}× | {verdict(push_ratio >= PUSH_TARGET)} |",
         "",
@@ -171,8 +199,9 @@ def report(build: Pair, push: Pair, python_ms: float, runs: int, command: str) -
         "Where a build's time goes (measured in one process): about 30 ms of standard-library "
         "imports every command pays (argparse, dataclasses, typing, re, pathlib, json, hashlib), "
         "about 30 ms of imagegolf's own modules, 7 ms of zopfli finding the smallest deflate "
-        "stream, and a few ms of work. Before issue 19 (commit 269ebca) the same bench gave "
-        "`build` 1.7× and `push` 0.2× (push imported the docker SDK through the host's platform "
+        "stream, and a few ms of work. Before issue 19 (commit 269ebca) the bench, then timing "
+        "only the cached build and the same bytes pushed again, gave `build` 1.7× and `push` 0.2× "
+        "(push imported the docker SDK through the host's platform "
         "default and requests, and parsed the system CA store for a plain-HTTP registry). "
         "Successive runs of this bench on this 2-CPU machine differ by up to a quarter.",
         "",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from imagegolf import __version__
 from imagegolf.cli.context import Context
@@ -49,7 +50,28 @@ def described(error: ImagegolfError) -> str:
     return f"{error.message} ({advice}flags: {flags})"
 
 
+def _help_width() -> int:
+    """shutil.get_terminal_size's answer (COLUMNS, else the terminal, else 80), minus 2 as argparse
+    takes it, without importing shutil (with its lzma and bz2): argparse makes a formatter for
+    every argument it adds, and a command should not pay for archive modules it never uses."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 80
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return (columns or 80) - 2
+
+
 class _Parser(argparse.ArgumentParser):
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # every formatter argparse ships (and the only ones imagegolf uses) is a HelpFormatter
+        factory = cast("type[argparse.HelpFormatter]", self.formatter_class)
+        return factory(prog=self.prog, width=_help_width())
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"imagegolf: error: {message}\n")

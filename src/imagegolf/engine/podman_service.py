@@ -14,8 +14,10 @@ kept. A service for gVisor is started with ``--runtime runsc`` and runsc's flags
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -66,6 +68,31 @@ def unmount_under(directory: str) -> None:
             continue  # -R takes it with the mount above it
         if subprocess.run(["umount", "-R", point], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def _users(directory: str) -> list[int]:
+    """Processes (other than this one) whose command line names ``directory``."""
+    found = []
+    needle = directory.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if needle in cmdline.read():
+                    found.append(int(entry))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def _wait_for_users(directory: str, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (users := _users(directory)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in _users(directory) if users else ():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _unescape(field: str) -> str:
@@ -139,8 +166,17 @@ class PodmanService:
         """Stop the service, unmount what its store left mounted (overlay), remove the directory."""
         proc, self._proc = self._proc, None
         stop_process(proc)
-        unmount_under(self.directory)
-        shutil.rmtree(self.directory, ignore_errors=True)
+        # A container's exit is cleaned up by processes of its own (conmon, then `podman container
+        # cleanup` with this store's --root), outside the service's process group: on a busy
+        # machine one may start after the service stopped and make the store again. Wait for
+        # them (then kill them), and remove the directory until it stays gone.
+        _wait_for_users(self.directory, timeout_s=5.0)
+        for _ in range(20):
+            unmount_under(self.directory)
+            shutil.rmtree(self.directory, ignore_errors=True)
+            if not os.path.exists(self.directory):
+                return
+            time.sleep(0.1)
 
     def __enter__(self) -> PodmanService:
         return self.start()

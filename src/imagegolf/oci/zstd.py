@@ -15,8 +15,10 @@ step yields at most 65 blocks (about 8 MiB) before the caps are checked again.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import zstandard
+if TYPE_CHECKING:
+    import zstandard
 
 from imagegolf.errors import BadInputError, LimitExceededError
 from imagegolf.oci.limits import DEFAULT_CAPS, Caps, check_cap
@@ -48,6 +50,10 @@ def iter_unzstd(data: bytes, *, caps: Caps = DEFAULT_CAPS) -> Iterator[bytes]:
     """Decompressed pieces (≤ 64 KiB each) of a stream of zstd and skippable frames, capped as they
     come (docs/judge.md, attacks): ``caps.decompressed_bytes``, and ``caps.compression_ratio`` past 1 MiB."""
     check_cap(len(data), caps.compressed_bytes, "the size of a compressed layer")
+    # Imported where a zstd layer is read: zstandard (and the stdlib `platform` it loads) would
+    # cost every build, push and inspect of gzip images a few ms of start-up (bench/cli_speed.py).
+    import zstandard
+
     decompressor = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW_SIZE)
     view = memoryview(data)
     produced = 0
@@ -99,6 +105,8 @@ def _skip(data: bytes, at: int) -> int:
 
 def _check_header(data: bytes, at: int) -> None:
     """Refuse a frame whose window would make libzstd allocate too much, or that needs a dictionary."""
+    import zstandard  # loaded by iter_unzstd already: a dictionary lookup
+
     try:
         params = zstandard.get_frame_parameters(data[at : at + 18])  # a frame header is ≤ 18 bytes
     except zstandard.ZstdError as error:
@@ -118,6 +126,8 @@ def _check_header(data: bytes, at: int) -> None:
 
 
 def _decompress(frame: zstandard.ZstdDecompressionObj, step: memoryview) -> bytes:
+    import zstandard  # loaded by iter_unzstd already: a dictionary lookup
+
     try:
         return frame.decompress(step)
     except zstandard.ZstdError as error:
