@@ -19,10 +19,11 @@ listed on a tie (the portable one where it ties).
 from __future__ import annotations
 
 import enum
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from imagegolf.elf import arm32, arm64, mips64le, ppc64le, riscv64, s390x, x86_32, x86_64, x86_64_dyn
+from imagegolf.elf import x86_32, x86_64_dyn
 from imagegolf.elf.layout import LayoutConflict
 from imagegolf.elf.reliance import (
     AddressSpace,
@@ -77,6 +78,19 @@ class Choice:
     passed_over: tuple[tuple[Layout, tuple[Reliance, ...]], ...] = ()  # layouts whose conditions broke
 
 
+def _lazy(module: str, function: str) -> Callable[..., bytes]:
+    """A builder of ``imagegolf.elf.<module>``, imported at its first call: building for one
+    platform loads that architecture's module, not all of them (start-up is most of what
+    `imagegolf build` costs; bench/cli_speed.py). x86_32 and x86_64_dyn are imported above for
+    the constants the reliances quote."""
+
+    def build(*args: bytes) -> bytes:
+        built: bytes = getattr(importlib.import_module(f"imagegolf.elf.{module}"), function)(*args)
+        return built
+
+    return build
+
+
 def _argv(builder: Callable[[], bytes]) -> Callable[[bytes], bytes]:
     return lambda _message: builder()
 
@@ -118,14 +132,14 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("386/argv/any-exit", "386", Mode.ARGV, _argv(x86_32.argv_any_exit),
            (_STATUS_IS_LENGTH, _ARGV1, _SPACE_386, _IA32, _X86_IDENT_CODE, _NO_GVISOR_ARCH), "48 bytes"),
     # amd64: the ET_EXEC header at 24 (x86_64.py) and the ET_DYN one at 12 (x86_64_dyn.py)
-    Layout("amd64/embed/teensy", "amd64", Mode.EMBED, x86_64.embed,
+    Layout("amd64/embed/teensy", "amd64", Mode.EMBED, _lazy("x86_64", "embed"),
            (_X86_IDENT_CODE, _GVISOR_IDENT), "72 + len, at least 80 (83 + len from 256 bytes)"),
     Layout("amd64/embed/split", "amd64", Mode.EMBED, x86_64_dyn.embed_split,
            (_LONG_MESSAGES, _P_ALIGN, StdinZeroRead(), _SPACE, _ARGC1, _X86_IDENT_CODE, _GVISOR_IDENT),
            "69 + len for 17-24 bytes; 79 up to 8, 82 up to 16"),
     Layout("amd64/embed/gvisor", "amd64", Mode.EMBED, x86_64_dyn.embed_gvisor,
            (StdinZeroRead(), _SPACE, _ARGC1, _QEMU_EHSIZE), "75 + len"),
-    Layout("amd64/argv/teensy", "amd64", Mode.ARGV, _argv(x86_64.argv),
+    Layout("amd64/argv/teensy", "amd64", Mode.ARGV, _argv(_lazy("x86_64", "argv")),
            (_ARGV1, _X86_IDENT_CODE, _GVISOR_IDENT), "80 bytes"),
     Layout("amd64/argv/dyn", "amd64", Mode.ARGV, _argv(x86_64_dyn.argv_dyn),
            (_ARGV1, _SPACE, _X86_IDENT_CODE, _GVISOR_IDENT), "73 bytes, the smallest ELF64 there is"),
@@ -136,19 +150,20 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("amd64/argv/gvisor-long", "amd64", Mode.ARGV, _argv(x86_64_dyn.argv_gvisor_long),
            (_ARGV1, _SPACE, _QEMU_EHSIZE), "80 bytes"),
     # arm64: three loaders' rules at once (arm64.py); gVisor's are a subset of qemu's
-    Layout("arm64/embed/teensy", "arm64", Mode.EMBED, arm64.embed, (_SPACE_ARM64,),
+    Layout("arm64/embed/teensy", "arm64", Mode.EMBED, _lazy("arm64", "embed"), (_SPACE_ARM64,),
            "112 + len (116 + len from 64 KiB)"),
-    Layout("arm64/argv/teensy", "arm64", Mode.ARGV, _argv(arm64.argv), (_ARGV1,), "132 bytes"),
+    Layout("arm64/argv/teensy", "arm64", Mode.ARGV, _argv(_lazy("arm64", "argv")), (_ARGV1,), "132 bytes"),
     # the other platforms of hello-world's index, embed only
-    Layout("arm/embed/thumb", "arm", Mode.EMBED, arm32.build_embed, (_SPACE_ARM, _NO_GVISOR_ARCH),
+    Layout("arm/embed/thumb", "arm", Mode.EMBED, _lazy("arm32", "build_embed"), (_SPACE_ARM, _NO_GVISOR_ARCH),
            "64 + len"),
-    Layout("riscv64/embed/rvc", "riscv64", Mode.EMBED, riscv64.build_embed, (_NO_GVISOR_ARCH,),
+    Layout("riscv64/embed/rvc", "riscv64", Mode.EMBED, _lazy("riscv64", "build_embed"), (_NO_GVISOR_ARCH,),
            "112 + len"),
-    Layout("ppc64le/embed/elfv2", "ppc64le", Mode.EMBED, ppc64le.build_embed,
+    Layout("ppc64le/embed/elfv2", "ppc64le", Mode.EMBED, _lazy("ppc64le", "build_embed"),
            (_SPACE_PPC, _NO_GVISOR_ARCH),
            "120 + len"),
-    Layout("s390x/embed/msb", "s390x", Mode.EMBED, s390x.build_embed, (_NO_GVISOR_ARCH,), "118 + len"),
-    Layout("mips64le/embed/nops", "mips64le", Mode.EMBED, mips64le.build_embed,
+    Layout("s390x/embed/msb", "s390x", Mode.EMBED, _lazy("s390x", "build_embed"), (_NO_GVISOR_ARCH,),
+           "118 + len"),
+    Layout("mips64le/embed/nops", "mips64le", Mode.EMBED, _lazy("mips64le", "build_embed"),
            (_SPACE_MIPS, _NO_GVISOR_ARCH),
            "112 + len"),
 )  # fmt: skip
