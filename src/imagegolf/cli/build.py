@@ -200,7 +200,7 @@ def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int
 def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tuple[str, list[str]]:
     """Where the image went, and command lines that run it from there, each working as printed."""
     if args.push:
-        # Start-up speed: the registry adapter (requests, ~100 ms) only for --push.
+        # Start-up speed: the registry adapter (http.client, ssl) only for --push.
         from imagegolf.cli.push import push
 
         pushed = push(args, ctx, image, args.push)

@@ -5,7 +5,7 @@ built from the events, or dropped, in the same transaction."""
 from __future__ import annotations
 
 from imagegolf.contest import board_store, derived
-from imagegolf.contest.model import Contest
+from imagegolf.contest.model import Contest, choose
 from imagegolf.db import Database, Transaction
 from imagegolf.db import derived as d
 from imagegolf.db import queries as q
@@ -26,14 +26,8 @@ def make_board(
     title: str = "",
 ) -> Board:
     """A board from the words of ``contest board add`` (checked: a UsageError says what is wrong)."""
-    try:
-        where = MessageRule(message)
-    except ValueError:
-        raise UsageError(f"message rule {message!r}: give files or anywhere") from None
-    try:
-        status = ExitRule(exit)
-    except ValueError:
-        raise UsageError(f"exit rule {exit!r}: give zero or any") from None
+    where = choose(MessageRule, message, "message rule")
+    status = choose(ExitRule, exit, "exit rule")
     taken = Platform.parse_list(platforms) if platforms else ()
     if len(title) > 80:
         raise UsageError("a board's title: at most 80 characters")

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from imagegolf.db.clock import format_time
 from imagegolf.db.records import ContestRow
@@ -153,10 +153,7 @@ def check_rules(
     ends_at: str | None,
 ) -> tuple[Reference, str | None, str | None]:
     """Validate `contest init` values; returns the watched repository and normalised times."""
-    try:
-        mode = MatchMode(match)
-    except ValueError:
-        raise UsageError(f"match {match!r}: give one of contains, line, exact") from None
+    mode = choose(MatchMode, match, "match")
     check_phrase(phrase, mode)
     if metric not in METRICS:
         raise UsageError(f"metric {metric!r}: give one of {', '.join(METRICS)}")
@@ -179,15 +176,20 @@ def check_rules(
 
 
 def check_identity(identity: str, repositories: str) -> tuple[Identity, Repositories]:
+    return choose(Identity, identity, "identity"), choose(Repositories, repositories, "repositories")
+
+
+_Choice = TypeVar("_Choice", bound=enum.Enum)
+
+
+def choose(kind: type[_Choice], value: str, setting: str) -> _Choice:
+    """``value`` as a member of ``kind``, or a UsageError naming ``setting`` and its choices."""
     try:
-        who = Identity(identity)
+        return kind(value)
     except ValueError:
-        raise UsageError(f"identity {identity!r}: give tag or registry-user") from None
-    try:
-        where = Repositories(repositories)
-    except ValueError:
-        raise UsageError(f"repositories {repositories!r}: give shared or per-entrant") from None
-    return who, where
+        names = [str(member.value) for member in kind]
+        choices = " or ".join(names) if len(names) == 2 else "one of " + ", ".join(names)
+        raise UsageError(f"{setting} {value!r}: give {choices}") from None
 
 
 def check_freeze(freeze_at: str | None, start: str | None, end: str | None) -> str | None:

@@ -25,6 +25,7 @@ from imagegolf.engine.protocol import EngineKind, ImageRefused, RunResult, Store
 from imagegolf.engine.runtimes import RUNC, RUNSC, docker_hint, docker_problem, podman_flags
 from imagegolf.engine.sandbox import RunSpec, etc_files
 from imagegolf.errors import EngineError
+from imagegolf.processes import pids_where
 
 # ``Engine`` (the protocol), ``ImageRefused``, ``RunResult`` and ``StoredSize`` are defined in
 # engine/protocol.py; they are named here too for callers that import them from this module.
@@ -421,20 +422,16 @@ def reap_shim(container_id: str, proc: str = "/proc") -> int:
     judge's own, so the judge ends it (SIGTERM: it exits). Best effort: a judge that may not
     signal it (not root) leaves it, as before.
     """
+
+    def its_shim(argv: list[bytes]) -> bool:
+        return argv[0].endswith(b"containerd-shim-runc-v2") and container_id.encode() in argv
+
     signalled = []
     with contextlib.suppress(OSError):
-        for pid in os.listdir(proc):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"{proc}/{pid}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if argv and argv[0].endswith(b"containerd-shim-runc-v2") and container_id.encode() in argv:
-                with contextlib.suppress(OSError):
-                    os.kill(int(pid), signal.SIGTERM)
-                    signalled.append(pid)
+        for pid in pids_where(its_shim, proc):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+                signalled.append(pid)
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and any(os.path.exists(f"{proc}/{pid}/cmdline") for pid in signalled):
         time.sleep(0.02)  # it exits within milliseconds; its parent (init) reaps it

@@ -26,7 +26,7 @@ from pathlib import Path
 from imagegolf.engine.runtimes import RUNC, RUNSC, podman_flags
 from imagegolf.engine.sandbox import DOMAINNAME
 from imagegolf.errors import EnvironmentProblem
-from imagegolf.processes import stop_process
+from imagegolf.processes import pids_where, stop_process
 
 SETUP_HINT = "install it with `scripts/setup.sh` (or `apt-get install podman runc`)"
 _CONF = """# imagegolf's private podman service; the host's containers.conf files do not apply.
@@ -70,27 +70,17 @@ def unmount_under(directory: str) -> None:
             subprocess.run(["umount", "-l", point], capture_output=True)
 
 
-def _users(directory: str) -> list[int]:
-    """Processes (other than this one) whose command line names ``directory``."""
-    found = []
-    needle = directory.encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                if needle in cmdline.read():
-                    found.append(int(entry))
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
-
-
 def _wait_for_users(directory: str, *, timeout_s: float) -> None:
+    """Wait for the processes whose command line names ``directory`` to exit; kill what is left."""
+    needle = directory.encode()
+
+    def names_it(argv: list[bytes]) -> bool:
+        return any(needle in arg for arg in argv)
+
     deadline = time.monotonic() + timeout_s
-    while (users := _users(directory)) and time.monotonic() < deadline:
+    while (users := pids_where(names_it)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    for pid in _users(directory) if users else ():
+    for pid in users:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
 

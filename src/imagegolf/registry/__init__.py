@@ -20,6 +20,7 @@ from imagegolf.registry.errors import (
 )
 from imagegolf.registry.push import PushResult
 from imagegolf.registry.retry import RetryPolicy
+from imagegolf.registry.session import RegistrySession
 from imagegolf.registry.transport import Transport, split_registry
 
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -49,7 +50,7 @@ def open_registry(
     api_host = DOCKER_HUB_API if hostport == "docker.io" else registry
     credentials = find_credentials(hostport, username=username, password=password, env=env)
     transport = Transport(api_host, insecure=insecure, ca_bundle=ca_bundle, retry=retry, timeout=timeout)
-    return RegistryClient(hostport, transport, credentials, caps=caps, progress=progress)
+    return RegistryClient(RegistrySession(hostport, transport, credentials, caps=caps, progress=progress))
 
 
 __all__ = [

@@ -13,12 +13,11 @@ from typing import TypeVar
 
 from imagegolf.digest import Digest
 from imagegolf.oci.image import Image
-from imagegolf.oci.limits import DEFAULT_CAPS, Caps
+from imagegolf.oci.limits import Caps
 from imagegolf.platform import ANY, Wanted
 from imagegolf.ref import Reference
 from imagegolf.registry import blobs, manifests, pull, push, tags
 from imagegolf.registry.auth import Authenticator
-from imagegolf.registry.credentials import Credentials
 from imagegolf.registry.protocol import NotModified, check_repository
 from imagegolf.registry.session import Progress, RegistrySession
 from imagegolf.registry.transport import Transport
@@ -29,16 +28,8 @@ T = TypeVar("T")
 class RegistryClient:
     """A client for one registry. Use :func:`imagegolf.registry.open_registry` to make one."""
 
-    def __init__(
-        self,
-        registry: str,
-        transport: Transport,
-        credentials: Credentials,
-        *,
-        caps: Caps = DEFAULT_CAPS,
-        progress: Progress | None = None,
-    ) -> None:
-        self.session = RegistrySession(registry, transport, credentials, caps=caps, progress=progress)
+    def __init__(self, session: RegistrySession) -> None:
+        self.session = session
 
     @property
     def registry(self) -> str:
