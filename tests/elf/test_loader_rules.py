@@ -1,7 +1,7 @@
 """The loader rules the layouts rely on, checked on the bytes with pyelftools as the parser.
 
 Execution (test_execute.py) proves the files run on this kernel and this qemu; these checks
-pin the rules that make them run elsewhere too (facts.md §2), above all for the portable
+pin the rules that make them run elsewhere too (docs/elf.md), above all for the portable
 profile: no zero-fill fault for old loaders, every file byte mapped, sane addresses.
 """
 

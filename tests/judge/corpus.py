@@ -1,4 +1,4 @@
-"""The corpus: hostile and broken images, one per attack (attacks.md items in ``items``), each with the
+"""The corpus: hostile and broken images, one per attack (``items``: docs/judge.md #), each with the
 verdict the judge must give. ``REJECTED`` cases are decided before anything runs; ``RUN`` cases run on
 both engines. docs/judge.md's attack table names these cases.
 """
@@ -41,7 +41,7 @@ ECHO = f"echo {PHRASE}"
 @dataclass(frozen=True)
 class Case:
     name: str
-    items: tuple[int, ...]  # attacks.md item numbers
+    items: tuple[int, ...]  # docs/judge.md's attack numbers
     build: Callable[[Path], Path]
     verdict: Verdict
     reason: tuple[str, ...] = ()  # substrings the reason must hold
@@ -189,7 +189,7 @@ FLAKY = (
 )
 
 REJECTED: list[Case] = [
-    # attacks.md §29: the config says linux/amd64, the command is an ELF for another machine.
+    # docs/judge.md #29: the config says linux/amd64, the command is an ELF for another machine.
     Case(
         "elf-machine-lies",
         (5, 29),
@@ -358,7 +358,7 @@ REJECTED: list[Case] = [
 ]
 
 RUN: list[Case] = [
-    # attacks.md §29: of an index, the judge takes what `docker pull` on its host would.
+    # docs/judge.md #29: of an index, the judge takes what `docker pull` on its host would.
     Case(
         "index-takes-the-host-platform",
         (5, 29),
@@ -532,7 +532,7 @@ RUN: list[Case] = [
     Case("runtime-error", (), _script("exit3", f"{ECHO}; exit 3"), Verdict.RUNTIME_ERROR, ("status 3",)),
     Case("wrong-output", (), _script("wrong", "echo goodbye"), Verdict.WRONG_OUTPUT, ("does not contain",)),
 ]
-# attacks.md §28: every construct tar readers disagree on (tests/judge/tar_games.py) is refused.
+# docs/judge.md #28: every construct tar readers disagree on (tests/judge/tar_games.py) is refused.
 REJECTED += [
     Case(f"tar-{game.name}", (28,), _archive(f"tar-{game.name}", parts([tar_games.layer(game)],
          {"Cmd": tar_games.PHRASE_CMD})), Verdict.REJECTED_IMAGE, game.reason)

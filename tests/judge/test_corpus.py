@@ -113,7 +113,7 @@ def test_judged_by_running(case: Case, corpus: dict[str, Path], engine: Engine) 
 
 @pytest.mark.engine
 def test_a_tag_moved_after_fetching_changes_nothing(engine: Engine) -> None:
-    """attacks.md §1: the judge fetches once; the run and the score are of the digest it fetched."""
+    """docs/judge.md #1: the judge fetches once; the run and the score are of the digest it fetched."""
     first = busybox_parts(f"echo {PHRASE}").image()
     moved = busybox_parts("echo moved").image()
     served: list[Image] = []
@@ -156,7 +156,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.engine
 def test_network_use_reaches_nothing(engine: Engine, tmp_path: Path) -> None:
-    """attacks.md §26: a server on the host's loopback serves the phrase; the container cannot reach it."""
+    """docs/judge.md #26: a server on the host's loopback serves the phrase; the container cannot reach it."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,5 +1,5 @@
 """The judge's scores equal what the engines show, for two-layer images with files, directories,
-symlinks, hard links, an overwritten file and whiteouts (facts.md §4):
+symlinks, hard links, an overwritten file and whiteouts (docs/oci.md):
 docker_classic = `docker image inspect .Size` (dockerd 20.10, overlay2), podman = podman's Size
 (fresh store), containerd_content = `ctr images ls`."""
 

@@ -1,4 +1,4 @@
-"""The declared platform is checked against the ELF the image runs (attacks.md §5, §29)."""
+"""The declared platform is checked against the ELF the image runs (docs/judge.md #5, §29)."""
 
 from __future__ import annotations
 

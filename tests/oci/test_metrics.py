@@ -1,4 +1,4 @@
-"""The five size metrics from bytes alone (facts.md §4); engines check them in tests/store."""
+"""The five size metrics from bytes alone (docs/oci.md); engines check them in tests/store."""
 
 from __future__ import annotations
 

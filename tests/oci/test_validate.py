@@ -1,4 +1,4 @@
-"""validate_image refuses every lie a hostile image can tell about its bytes (attacks.md §4–8)."""
+"""validate_image refuses every lie a hostile image can tell about its bytes (docs/judge.md #4–8)."""
 
 from __future__ import annotations
 

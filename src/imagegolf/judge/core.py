@@ -82,7 +82,7 @@ def judge_one(source: str, *, fetch: Fetch, engine: Engine, options: JudgeOption
 
 def _flag_copies(screened: list[Candidate | Judgement]) -> list[Candidate | Judgement]:
     """Note an image whose layers (diff_ids: the same files, however compressed) equal an earlier
-    source's (docs/judge.md, attacks). Only a note: who copied whom is the contest's business."""
+    source's (docs/judge.md #3). Only a note: who copied whom is the contest's business."""
     first: dict[tuple[Digest, ...], str] = {}
     out: list[Candidate | Judgement] = []
     for item in screened:

@@ -4,7 +4,7 @@
 2. it must hold no control or format character other than newline and tab: carriage return,
    backspace, ANSI escape sequences, NUL, DEL, C1 controls, zero-width and bidi characters
    (Unicode categories Cc and Cf, and the line/paragraph separators) make a console show text
-   the program did not print in that order (docs/judge.md, attacks);
+   the program did not print in that order (docs/judge.md #22);
 3. the one normalisation: in ``contains`` mode the ASCII letters A-Z are folded to a-z on both
    sides. Nothing else changes: no Unicode case folding (the Kelvin sign does not become "k"),
    no NFC/NFKC, no trimming. ``line`` and ``exact`` compare exactly; ``exact`` allows one

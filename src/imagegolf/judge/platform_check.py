@@ -1,4 +1,4 @@
-"""The declared platform must be what runs (docs/judge.md, attacks): config os/architecture vs the ELF.
+"""The declared platform must be what runs (docs/judge.md #5, #29): config os/architecture vs the ELF.
 
 The kernel picks its ELF loader by ``e_machine`` alone (fs/binfmt_elf.c elf_check_arch; ia32
 through compat_binfmt_elf), so on a native architecture the machine is what must match; EI_CLASS

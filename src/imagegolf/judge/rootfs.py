@@ -2,7 +2,7 @@
 
 The stacking itself (whiteouts, opaque directories, replaced paths, hard links) is the one image
 filesystem view of ``oci/filesystem.py``, which every reader of an image's files uses. Here every
-entry is checked against what the judge refuses (docs/judge.md, attacks) as it is placed; a refused
+entry is checked against what the judge refuses (docs/judge.md #10-14) as it is placed; a refused
 entry raises :class:`BadInputError`, which the judge reports as REJECTED_IMAGE.
 """
 
@@ -55,7 +55,7 @@ class RootFS(Filesystem):
         super().add_layer(layer, entries, check)
 
     def _check_parents(self, path: str, layer: int) -> None:
-        """No entry may be written through a symlink (docs/judge.md, attacks), nor under a non-directory
+        """No entry may be written through a symlink (docs/judge.md #10), nor under a non-directory
         of its own layer; a lower layer's file there is replaced by the view, as overlayfs shows it."""
         parts = path.split("/")
         for end in range(1, len(parts)):
@@ -75,7 +75,7 @@ class RootFS(Filesystem):
 
 
 def check_entry(entry: TarEntry, layer_number: int) -> None:
-    """Refuse entries that are dangerous to the host or aimed at the runtime (docs/judge.md, attacks)."""
+    """Refuse entries that are dangerous to the host or aimed at the runtime (docs/judge.md #12-14)."""
     where = f"layer {layer_number}: /{entry.path}"
     if entry.kind in (CHAR_DEVICE, BLOCK_DEVICE):
         raise BadInputError(f"{where} is a device node; device nodes are refused")

@@ -23,7 +23,7 @@ from imagegolf.store.write import dual_tar_bytes
 
 JUDGE_IMAGE_PREFIX = "localhost/imagegolf-judge-"
 # What `docker run` returns when the runtime fails (125), the command is not executable (126)
-# or not found (127): no evidence that the program ever ran (docs/judge.md, attacks).
+# or not found (127): no evidence that the program ever ran (docs/judge.md #20).
 START_FAILURE_CODES = frozenset({125, 126, 127})
 # runc's own message when execve fails after the container was set up (exit status 1); it is all
 # of stderr.

@@ -1,4 +1,4 @@
-"""Stage 1: fetch once, then check the image's bytes in Python, executing nothing (docs/judge.md, attacks).
+"""Stage 1: fetch once, then check the image's bytes in Python, executing nothing (docs/judge.md #1-19).
 
 Every blob is re-verified here even when the fetch already did (a registry adapter may not);
 layers are read as streams under the caps and never extracted on the host.
@@ -32,7 +32,7 @@ from imagegolf.registry.errors import RegistryRefused
 
 MAX_VOLUMES = 16
 _PINNED = re.compile(r"@(sha256:[0-9a-f]{64})$")
-# Config fields that would change the run if the judge took them; it takes none (docs/judge.md, attacks).
+# Config fields that would change the run if the judge took them; it takes none (docs/judge.md #15-19).
 _IGNORED_FIELDS = {
     "Healthcheck": "Healthcheck is ignored: health checks are disabled",
     "StopSignal": "StopSignal is ignored: a run past the time limit is killed with SIGKILL",
@@ -105,7 +105,7 @@ def check_image(source: str, image: Image, options: JudgeOptions, host: Host) ->
     _check_sizes_and_types(image, caps)
     if image.index is not None:
         _check_index(image, caps)
-    # One budget for every read of this image's layers: bytes, entries and time (docs/judge.md, attacks).
+    # One budget for every read of this image's layers: bytes, entries and time (docs/judge.md #6).
     budget = Budget(caps, clock=time.monotonic)
     readings = validate_image(image, platforms=options.platforms, caps=caps, budget=budget)
     volumes, notes = _check_config(image.config.process)
@@ -146,7 +146,7 @@ def check_image(source: str, image: Image, options: JudgeOptions, host: Host) ->
 
 def _check_pinned(source: str, image: Image) -> None:
     """A reference that names a digest gets exactly that manifest, or the index the image was
-    chosen from (a push of an index pins the index's digest) (docs/judge.md, attacks)."""
+    chosen from (a push of an index pins the index's digest) (docs/judge.md #1)."""
     pinned = _PINNED.search(source)
     if not pinned:
         return
@@ -174,7 +174,7 @@ def _check_sizes_and_types(image: Image, caps: Caps) -> None:
 
 
 def _check_index(image: Image, caps: Caps) -> None:
-    """The manifest must be one the index lists, for the platform its config says (docs/judge.md, attacks)."""
+    """The manifest must be one the index lists, for the platform its config says (docs/judge.md #5)."""
     index = parse_index(image.index or b"", caps=caps)
     listed = [d for d in index.manifests if d.digest == image.manifest_digest]
     if not listed:
@@ -232,7 +232,7 @@ def _check_volume_paths(volumes: tuple[str, ...], root: RootFS) -> None:
 
 
 def _xattr_notes(root: RootFS) -> list[str]:
-    """Extended attributes engines would set: powerless here, but said (docs/judge.md, attacks)."""
+    """Extended attributes engines would set: powerless here, but said (docs/judge.md #13)."""
     marked = sorted("/" + path for path, node in root.nodes.items() if node.entry.xattrs)
     if not marked:
         return []

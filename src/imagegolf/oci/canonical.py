@@ -18,7 +18,7 @@ def canonical_json(value: Any) -> bytes:
 
 
 def parse_json_object(raw: bytes, *, cap: int, what: str) -> dict[str, Any]:
-    """Parse ``raw`` as a JSON object after checking its size against ``cap`` (docs/judge.md, attacks)."""
+    """Parse ``raw`` as a JSON object after checking its size against ``cap`` (docs/judge.md #8)."""
     check_cap(len(raw), cap, f"the size of {what} in bytes")
     try:
         value = json.loads(raw.decode("utf-8"))

@@ -45,7 +45,7 @@ def is_gzip(data: bytes) -> bool:
 
 
 def iter_gunzip(data: bytes, *, caps: Caps = DEFAULT_CAPS) -> Iterator[bytes]:
-    """Decompressed pieces of a (multi-member) gzip stream, capped as they come (docs/judge.md, attacks).
+    """Decompressed pieces of a (multi-member) gzip stream, capped as they come (docs/judge.md #6).
 
     Like Go's gzip reader, members may follow each other; anything else after a member is an error.
     """

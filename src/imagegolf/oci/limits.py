@@ -1,4 +1,4 @@
-"""Caps on hostile input (docs/judge.md, attacks), enforced before parsing and while streaming."""
+"""Caps on hostile input (docs/judge.md #6–8), enforced before parsing and while streaming."""
 
 from __future__ import annotations
 

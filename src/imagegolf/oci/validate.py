@@ -1,4 +1,4 @@
-"""Checks every image must pass, whoever built it (docs/judge.md, attacks): one place, every backend."""
+"""Checks every image must pass, whoever built it (docs/judge.md #4–8): one place, every backend."""
 
 from __future__ import annotations
 

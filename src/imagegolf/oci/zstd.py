@@ -48,7 +48,7 @@ def _is_skippable(data: bytes) -> bool:
 
 def iter_unzstd(data: bytes, *, caps: Caps = DEFAULT_CAPS) -> Iterator[bytes]:
     """Decompressed pieces (≤ 64 KiB each) of a stream of zstd and skippable frames, capped as they
-    come (docs/judge.md, attacks): ``caps.decompressed_bytes``, and ``caps.compression_ratio`` past 1 MiB."""
+    come (docs/judge.md #6): ``caps.decompressed_bytes``, and ``caps.compression_ratio`` past 1 MiB."""
     check_cap(len(data), caps.compressed_bytes, "the size of a compressed layer")
     # Imported where a zstd layer is read: zstandard (and the stdlib `platform` it loads) would
     # cost every build, push and inspect of gzip images a few ms of start-up (bench/cli_speed.py).

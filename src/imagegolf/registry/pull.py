@@ -70,7 +70,7 @@ def pull_image(session: RegistrySession, ref: Reference, wanted: Wanted) -> Imag
     """GET the manifest (or index) by tag or digest once, then everything else by digest.
 
     The top object is fetched once and named by the sha256 of the bytes received, so the tag
-    cannot move between resolving and fetching (docs/judge.md, attacks). The rest goes through
+    cannot move between resolving and fetching (docs/judge.md #1). The rest goes through
     :func:`imagegolf.oci.image_from_index`, the path every backend shares: platform choice,
     declared-size caps, digest and length checks, and :func:`validate_image`.
     """
