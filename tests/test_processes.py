@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from imagegolf.processes import pids_where
@@ -38,7 +39,11 @@ def test_it_finds_a_real_process_by_its_command_line() -> None:
     marker = f"imagegolf-pids-where-{os.getpid()}"
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker])
     try:
-        assert pids_where(lambda argv: marker.encode() in argv) == [child.pid]
+        # Until the child has exec'd, /proc/PID/cmdline is still this process's: wait for it.
+        deadline = time.monotonic() + 10
+        while not (found := pids_where(lambda argv: marker.encode() in argv)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert found == [child.pid]
     finally:
         child.kill()
         child.wait()
