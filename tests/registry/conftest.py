@@ -63,4 +63,3 @@ def repo() -> str:
 def hello_image() -> Image:
     """The record image printing the phrase (linux/386, 71-byte ELF)."""
     return build_record_image(build_program(PHRASE, LINUX_386), LINUX_386)
-

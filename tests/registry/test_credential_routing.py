@@ -146,7 +146,8 @@ def test_a_plain_http_realm_on_another_host_gets_no_credentials(
     resolve = socket.getaddrinfo
 
     def mapped(host: Any, *args: Any, **kwargs: Any) -> Any:
-        return resolve("127.0.0.1" if host == ELSEWHERE else host, *args, **kwargs)
+        named = host.decode() if isinstance(host, bytes) else host  # registry/http.py sends bytes
+        return resolve("127.0.0.1" if named == ELSEWHERE else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", mapped)
     tokens = servers(token_service)

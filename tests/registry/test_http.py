@@ -4,16 +4,19 @@ loopback registry. A small server on 127.0.0.1 counts the connections it accepts
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from imagegolf.registry import RegistryUnreachable, RetryPolicy
 from imagegolf.registry.transport import MAX_REDIRECTS, Transport
-from tests.registry_services import QuietServer
+from tests.registry_services import DistributionRegistry, QuietServer
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -73,7 +76,7 @@ def test_a_connection_is_reused_only_after_its_body_was_read(
     server = serve(lambda path: (200, {}, b"{}" if path == "/v2/" else b"x" * 100_000))
     transport = Transport(server.host, retry=RetryPolicy(attempts=1))
     try:
-        assert transport.base_url.startswith("http://")  # a TLS check, then GET /v2/ over HTTP
+        assert transport.base_url.startswith("http://")  # GET /v2/ over HTTP answered as a registry
         probed = server.connections
         for _ in range(3):
             response = transport.send("GET", "/v2/blob")
@@ -101,6 +104,36 @@ def test_a_plain_http_loopback_registry_never_loads_the_ca_store(
         transport.close()
 
 
+def test_a_loopback_registry_is_asked_over_plain_http_before_any_tls(
+    serve: Callable[[Callable[[str], Answer]], Counting],
+) -> None:
+    """A plain-HTTP loopback registry costs one request: no TLS handshake (no connection of its
+    own), and its connection serves what follows."""
+    server = serve(lambda path: (401 if path == "/v2/" else 200, {}, b"{}"))
+    transport = Transport(server.host, retry=RetryPolicy(attempts=1))
+    try:
+        assert transport.base_url == f"http://{server.host}"
+        transport.send("GET", "/v2/x").drain(1024)
+        assert (server.connections, server.paths) == (1, ["/v2/", "/v2/x"])
+    finally:
+        transport.close()
+
+
+def test_a_loopback_server_that_is_no_registry_is_still_asked_for_tls(
+    serve: Callable[[Callable[[str], Answer]], Counting],
+) -> None:
+    """404 on /v2/ is not a registry's answer (nor is the 400 a TLS server gives a plain request):
+    the TLS handshake is tried, fails, and plain HTTP is used, as before the shortcut."""
+    server = serve(lambda path: (404, {}, b"{}"))
+    transport = Transport(server.host, retry=RetryPolicy(attempts=1))
+    try:
+        assert transport.base_url == f"http://{server.host}"
+        assert server.paths == ["/v2/", "/v2/"]
+        assert server.connections == 2  # the plain one (kept for the second check), the TLS attempt
+    finally:
+        transport.close()
+
+
 def test_redirects_are_followed_up_to_the_limit(serve: Callable[[Callable[[str], Answer]], Counting]) -> None:
     def respond(path: str) -> Answer:
         if path == "/v2/":
@@ -114,7 +147,7 @@ def test_redirects_are_followed_up_to_the_limit(serve: Callable[[Callable[[str],
         with pytest.raises(RegistryUnreachable, match=f"Exceeded {MAX_REDIRECTS} redirects"):
             transport.send("GET", "/v2/hop/0")
         assert server.paths[-1] == f"/v2/hop/{MAX_REDIRECTS}"
-        assert server.connections == 2  # the TLS check, then one for all: redirect bodies are read
+        assert server.connections == 1  # one for all: the version check's, and redirect bodies are read
     finally:
         transport.close()
 
@@ -132,3 +165,23 @@ def test_the_link_header_names_the_next_page(serve: Callable[[Callable[[str], An
         response.close()
     finally:
         transport.close()
+
+
+def test_a_push_to_a_plain_http_registry_loads_no_tls_and_no_http_client(
+    registry_open: DistributionRegistry, tmp_path: Path
+) -> None:
+    """Start-up: a push to the usual loopback registry imports neither ssl (no TLS is tried:
+    transport.py asks a loopback registry over plain HTTP first) nor http.client and its email
+    parser (registry/wire.py reads HTTP), nor the idna codec (registry/http.py's ``address``)."""
+    tar = tmp_path / "image.tar"
+    script = (
+        "import sys\n"
+        "from imagegolf.cli.main import main\n"
+        f"assert main(['build', '-o', {str(tar)!r}, 'no tls here']) == 0\n"
+        f"assert main(['push', {str(tar)!r}, '{registry_open.host}/plain/push:1']) == 0\n"
+        "heavy = ('ssl', '_ssl', 'http.client', 'email.parser', 'email.utils', 'encodings.idna')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

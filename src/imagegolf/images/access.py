@@ -29,7 +29,7 @@ class RegistryAccess:
 
 def open_client(access: RegistryAccess, registry: str) -> RegistryClient:
     """A client for ``registry`` (``host[:port]``); nothing is contacted yet."""
-    # Start-up speed: the registry adapter brings http.client, ssl and its own modules; a command
+    # Start-up speed: the registry adapter brings sockets, threads and its own modules; a command
     # that reads files (build, inspect, explain of a .tar) never opens a client, never pays for it.
     from imagegolf.registry import open_registry
 

@@ -4,7 +4,6 @@ within the request's deadline (registry/transport.py: a body still arriving then
 from __future__ import annotations
 
 import hashlib
-import http.client
 from collections.abc import Iterator
 
 from imagegolf.digest import Digest
@@ -13,6 +12,7 @@ from imagegolf.oci.limits import check_cap
 from imagegolf.registry.http import Response
 from imagegolf.registry.retry import Transient
 from imagegolf.registry.transport import deadline_error, short_reason
+from imagegolf.registry.wire import ProtocolError
 
 CHUNK = 64 * 1024
 ERROR_BODY_CAP = 64 * 1024
@@ -23,7 +23,7 @@ def iter_body(response: Response) -> Iterator[bytes]:
     deadline cut it (transport.Deadline): then RegistryDeadlineExceeded, which is not retried."""
     try:
         yield from response.iter_bytes(CHUNK)
-    except (http.client.HTTPException, OSError) as error:
+    except (ProtocolError, OSError) as error:
         late = deadline_error(response)
         if late is not None:
             raise late from None
@@ -83,7 +83,7 @@ def read_error_body(response: Response) -> bytes:
             total += len(chunk)
             if total >= ERROR_BODY_CAP:
                 break
-    except (http.client.HTTPException, OSError):
+    except (ProtocolError, OSError):
         pass
     finally:
         response.close()

@@ -27,7 +27,6 @@ import binascii
 import functools
 import json
 import os
-import shutil
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -353,6 +352,8 @@ def decode_auth(encoded: str) -> tuple[str, str]:
 def _from_helper(name: str, server: str, env: Mapping[str, str], kind: str, where: str) -> Credentials | None:
     """``docker-credential-NAME get`` through docker-py's ``docker.credentials.Store``; None when
     the helper is not installed or knows no credentials for ``server``."""
+    import shutil  # start-up: shutil brings bz2 and lzma; only a credential helper needs it
+
     from docker import credentials as helpers
 
     program = f"{HELPER_PREFIX}{name}"

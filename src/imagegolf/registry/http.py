@@ -1,11 +1,12 @@
-"""A small HTTP/1.1 client on the standard library (``http.client`` + ``ssl``) for the registry.
+"""A small HTTP/1.1 client for the registry: sockets, TLS and the framing of registry/wire.py.
 
 What the registry adapter needs and no more: keep-alive connections pooled per origin (scheme,
 host, port) and shared safely between threads; a connect timeout and a read timeout, each a wait
 for one byte; TLS verified against the system CAs (or a CA file), or not at all for ``insecure``;
-request bodies given as bytes (http.client sends their Content-Length); answers streamed, their
-framing (Content-Length, chunked, end of connection; none for HEAD, 204 and 304) left to
-http.client. No proxy and no ~/.netrc: nothing is read from the environment.
+request bodies given as bytes (sent with their Content-Length); answers streamed, framed by
+Content-Length, chunks or the end of the connection (none for HEAD, 204 and 304). No proxy and
+no ~/.netrc: nothing is read from the environment. ``ssl`` is imported only when a connection
+uses TLS, so a plain-HTTP registry never loads it.
 
 A connection goes back to the pool only when its answer was read to the end and the server did
 not say ``Connection: close``; an answer closed early closes its connection (the rest of the body
@@ -17,19 +18,23 @@ which connections the request holds, from before the connect until the answer is
 from __future__ import annotations
 
 import contextlib
-import http.client
 import re
 import select
 import socket
-import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol, overload
+from typing import TYPE_CHECKING, Protocol, overload
 from urllib.parse import urlsplit
+
+from imagegolf.registry.wire import Body, Buffered, ProtocolError, read_head, request_head
+
+if TYPE_CHECKING:
+    import ssl
 
 POOL_SIZE = 10  # idle connections kept per origin (the contest's poll runs 10 threads at most)
 USER_AGENT = "imagegolf"
+SEND_APART = 64 * 1024  # a body at least this large is sent after its head, not copied onto it
 Origin = tuple[str, str, int]  # (scheme, host, port)
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")  # RFC 8288 §3: <target>; param; param
 
@@ -42,45 +47,79 @@ class Guard(Protocol):
     def release(self, conn: Connection) -> None: ...
 
 
-class Connection(http.client.HTTPConnection):
+class Connection:
     """One connection to an origin; TLS when given a context. ``raw`` is its socket from the
-    moment it exists (the TCP one until the TLS handshake starts), for a watchdog to shut down;
-    it stays set after http.client lets go of ``sock`` for an answer that ends with the connection."""
+    moment it exists (the TCP one until the TLS handshake starts, then the TLS one), for a
+    watchdog to shut down; ``sock`` is set once the connection is ready for requests."""
 
     def __init__(
         self, host: str, port: int, *, timeouts: tuple[float, float], tls: ssl.SSLContext | None
     ) -> None:
-        super().__init__(host, port, timeout=timeouts[0])
-        self.read_timeout = timeouts[1]
+        self.host = host
+        self.port = port
+        self.timeouts = timeouts
         self.tls = tls
         self.raw: socket.socket | None = None
-        if tls is not None:
-            self.default_port = 443  # the Host header names the port only when it is not 443
+        self.sock: socket.socket | None = None
+        self.reader: Buffered | None = None
+
+    @property
+    def host_header(self) -> str:
+        """``host[:port]`` as the Host field names it: the port only when not the scheme's default
+        (RFC 9110 §7.2), an IPv6 address in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == (80 if self.tls is None else 443) else f"{host}:{self.port}"
 
     def connect(self) -> None:
-        raw = socket.create_connection((self.host, self.port), self.timeout)
+        raw = socket.create_connection((address(self.host), self.port), self.timeouts[0])  # type: ignore[arg-type]
         self.raw = raw
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as http.client's own connect
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # a request's head is one write
         sock: socket.socket = raw
         if self.tls is not None:  # the handshake runs under the connect timeout
             # wrap_socket moves the descriptor to the SSLSocket (raw is detached before the
             # handshake): from then on that is the socket to shut down.
             sock = self.tls.wrap_socket(raw, server_hostname=self.host)
             self.raw = sock
-        sock.settimeout(self.read_timeout)
+        sock.settimeout(self.timeouts[1])
+        self.reader = Buffered(sock.recv)
         self.sock = sock
+
+    def send(self, head: bytes, body: bytes | None) -> None:
+        if self.sock is None:
+            self.connect()
+        assert self.sock is not None
+        if body and len(body) >= SEND_APART:
+            self.sock.sendall(head)
+            self.sock.sendall(body)
+        else:
+            self.sock.sendall(head + (body or b""))
 
     def dropped(self) -> bool:
         """True when an idle connection cannot serve another request: the server closed it (end
         of file is readable), sent something unasked, or it was never connected."""
-        sock = self.sock
-        if sock is None:
+        sock, reader = self.sock, self.reader
+        if sock is None or reader is None or reader.pending():
             return True
         try:
             readable, _, _ = select.select([sock], [], [], 0)
         except (OSError, ValueError):
             return True
         return bool(readable)
+
+    def close(self) -> None:
+        sock, self.sock, self.reader = self.sock or self.raw, None, None
+        if sock is not None:
+            sock.close()
+
+
+def address(host: str) -> str | bytes:
+    """``host`` as getaddrinfo should get it: an ASCII name as bytes. Given a str, CPython's
+    getaddrinfo encodes it with the ``idna`` codec, whose import (stringprep, unicodedata) costs
+    a push about 1 ms; for an ASCII name that codec returns the same bytes (encodings/idna.py
+    only checks label lengths, which the resolver checks too). Other names keep the codec.
+    create_connection hands the host to getaddrinfo, which takes bytes (typeshed types it
+    ``bytes | str | None``; its own stub for create_connection says str only)."""
+    return host.encode("ascii") if host.isascii() else host
 
 
 @dataclass(frozen=True)
@@ -115,22 +154,16 @@ class Response:
     """One answer: status, reason, headers and its body, streamed. :meth:`close` when done (it
     hands a fully read connection back to the pool, and closes any other)."""
 
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        answer: http.client.HTTPResponse,
-        conn: Connection,
-        pool: Pool,
-        guard: Guard | None,
-    ) -> None:
+    def __init__(self, method: str, url: str, conn: Connection, pool: Pool, guard: Guard | None) -> None:
+        assert conn.reader is not None
+        head = read_head(conn.reader)
         self.method = method
         self.url = url
-        self.status = answer.status
-        self.reason = answer.reason
-        self.headers = Headers(tuple(answer.getheaders()))
+        self.status = head.status
+        self.reason = head.reason
+        self.headers = Headers(head.fields)
         self.guard = guard
-        self._answer = answer
+        self._body = Body(conn.reader, method, head)
         self._conn: Connection | None = conn
         self._pool = pool
 
@@ -146,38 +179,35 @@ class Response:
         return None
 
     def iter_bytes(self, chunk: int) -> Iterator[bytes]:
-        """The body in pieces of at most ``chunk`` bytes; the errors are http.client's and OSError."""
+        """The body in pieces of at most ``chunk`` bytes; the errors are ProtocolError and OSError."""
         while True:
-            piece = self._answer.read(chunk)
+            piece = self._body.read(chunk)
             if not piece:
                 return
             yield piece
 
     def read(self) -> bytes:
         """The whole body (callers that need a cap use registry/body.py)."""
-        return self._answer.read()
+        return b"".join(self.iter_bytes(256 * 1024))
 
     def finished(self) -> bool:
         """The body was read to its end (or there is none: HEAD, 204, 304, Content-Length: 0)."""
-        answer = self._answer  # http.client counts ``length`` down to 0 (and sets it 0 for no body)
-        return answer.isclosed() or answer.length == 0
+        return self._body.done
 
     def drain(self, limit: int) -> None:
         """Read the rest of a small body whose length is declared (at most ``limit`` bytes), so that
         :meth:`close` can keep the connection; a larger or unframed one is left to close."""
-        answer = self._answer
-        small = not answer.chunked and answer.length is not None and answer.length <= limit
-        if small and not self.finished():
-            with contextlib.suppress(http.client.HTTPException, OSError):  # then it is closed
-                answer.read()
+        body = self._body
+        if body.length is not None and body.length <= limit and not body.done:
+            with contextlib.suppress(ProtocolError, OSError):  # then the connection is closed
+                self.read()
         self.close()
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        reusable = self.finished() and not self._answer.will_close
-        self._answer.close()
+        reusable = self._body.done and self._body.keep_alive
         if self.guard is not None:
             self.guard.release(conn)
         if reusable:
@@ -251,11 +281,12 @@ class HttpClient:
         guard: Guard | None = None,
     ) -> Response:
         """Send one request and read the answer's head. Raises OSError (ssl.SSLError, TimeoutError,
-        ConnectionError …) or http.client.HTTPException; the connection is then closed."""
+        ConnectionError …), ProtocolError, or ValueError for a URL or header that cannot be sent;
+        the connection is then closed."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
-            raise http.client.InvalidURL(f"not an http(s) URL: {url}")
+            raise ValueError(f"not an http(s) URL: {url}")
         port = parts.port or (443 if scheme == "https" else 80)
         origin: Origin = (scheme, parts.hostname, port)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -267,14 +298,13 @@ class HttpClient:
             guard.hold(conn)
         sent = {"User-Agent": USER_AGENT, "Accept": "*/*", **headers}
         try:
-            conn.request(method, target, body=body, headers=sent)
-            answer = conn.getresponse()
+            conn.send(request_head(method, target, conn.host_header, sent, body), body)
+            return Response(method, url, conn, self.pool, guard)
         except BaseException:
             if guard is not None:
                 guard.release(conn)
             conn.close()
             raise
-        return Response(method, url, answer, conn, self.pool, guard)
 
     def close(self) -> None:
         self.pool.close()
@@ -285,10 +315,12 @@ def speaks_tls(host: str, port: int, timeouts: tuple[float, float]) -> bool:
     is sent after it: it only tells a TLS server from a plain-HTTP one before the system's CAs are
     loaded (``ssl.create_default_context()`` parses every one of them, ~40 ms). False when the
     handshake fails; OSError when the server cannot be reached."""
+    import ssl  # start-up: only a connection that tries TLS loads it (~6 ms)
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with socket.create_connection((host, port), timeouts[0]) as raw:
+    with socket.create_connection((address(host), port), timeouts[0]) as raw:  # type: ignore[arg-type]
         raw.settimeout(timeouts[1])
         try:
             with context.wrap_socket(raw, server_hostname=host):

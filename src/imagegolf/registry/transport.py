@@ -2,8 +2,9 @@
 
 TLS is verified by default (optionally against a CA bundle). Plain HTTP is allowed only for a
 loopback host (127.0.0.0/8, ::1, localhost) or with ``insecure=True``; it is then used only when
-the registry does not speak TLS. Connection errors, timeouts, 429 (honouring Retry-After) and
-5xx are retried with exponential backoff; 4xx never is.
+the registry does not speak TLS (a loopback registry is asked over plain HTTP first, see
+:meth:`Transport._answers_as_registry`; any other host over TLS first). Connection errors,
+timeouts, 429 (honouring Retry-After) and 5xx are retried with exponential backoff; 4xx never is.
 
 Redirects (followed for GET and HEAD: a registry may send a blob GET to its storage) keep the
 Authorization header only while they stay on the same origin — scheme, host and port
@@ -24,15 +25,13 @@ host name checked), or with ``cafile`` = the CA bundle; ``insecure`` checks neit
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import heapq
-import http.client
 import ipaddress
 import itertools
 import os
 import re
 import socket
-import ssl
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -43,8 +42,11 @@ from imagegolf.errors import Setting, UsageError
 from imagegolf.registry.errors import RegistryUnreachable
 from imagegolf.registry.http import HttpClient, Response, speaks_tls
 from imagegolf.registry.retry import RetryPolicy, Transient, run_with_retries
+from imagegolf.registry.wire import ProtocolError
 
 if TYPE_CHECKING:
+    import ssl
+
     from imagegolf.registry.http import Connection
 
 TLS_HINT = "trust the registry's CA, or allow insecure access for a registry you trust"
@@ -234,6 +236,8 @@ class _Tls:
             return self._context
 
     def _make(self) -> ssl.SSLContext:
+        import ssl  # start-up: only a registry that speaks TLS loads it (~6 ms)
+
         if self.verify is False:  # nothing verified: no CA is loaded either
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
@@ -301,15 +305,17 @@ class Transport:
         self.deadline = deadline
         self.http = HttpClient(_Tls(self.verify), timeout)
         self._base: str | None = None
+        self._choosing = threading.Lock()  # a push's blob threads ask at once: one probe serves all
 
     @property
     def base_url(self) -> str:
         """``scheme://host[:port]``, chosen on first use: HTTPS unless the registry speaks only HTTP."""
-        if self._base is None:
-            self._base = run_with_retries(
-                self.retry, self._choose_scheme, registry=self.hostport, what="answer"
-            )
-        return self._base
+        with self._choosing:
+            if self._base is None:
+                self._base = run_with_retries(
+                    self.retry, self._choose_scheme, registry=self.hostport, what="answer"
+                )
+            return self._base
 
     def url(self, path_or_url: str) -> str:
         return urljoin(self.base_url + "/", path_or_url)
@@ -382,14 +388,14 @@ class Transport:
                 response.drain(SMALL_BODY)
                 url = following
                 response = self.http.request(method, url, headers=sent, guard=deadline)
-        except (OSError, http.client.HTTPException, ValueError) as error:
+        except (OSError, ProtocolError, ValueError) as error:
             if deadline is not None:
                 deadline.finish()
                 if deadline.passed():
                     raise deadline.error() from None
-            if isinstance(error, ssl.SSLError | ssl.CertificateError):
+            if is_tls_error(error):
                 raise tls_failure(self.hostport, error) from None
-            if isinstance(error, http.client.InvalidURL | ValueError):  # e.g. a Location's bad port
+            if isinstance(error, ValueError):  # e.g. a Location's bad port
                 raise RegistryUnreachable(f"registry {self.hostport}: {short_reason(error)}") from None
             raise Transient(f"{method} {urlsplit(url).path}: {short_reason(error)}") from None
         except BaseException:
@@ -397,8 +403,8 @@ class Transport:
                 deadline.finish()
             raise
         if deadline is not None and deadline.passed():
-            # http.client ends a head at end-of-file without complaint, so a head cut by the
-            # deadline parses as a complete answer: refuse it.
+            # The answer's head arrived, but after the deadline: refuse it as late (a connection
+            # shut by the deadline may also have cut its body).
             response.close()
             deadline.finish()
             raise deadline.error()
@@ -406,8 +412,12 @@ class Transport:
 
     def _choose_scheme(self) -> str:
         schemes = self.schemes
-        if self.verify is True and schemes == ["https", "http"] and not self._speaks_tls():
-            schemes = ["http"]  # a plain-HTTP loopback registry: the system's CAs are never loaded
+        if self.verify is True and schemes == ["https", "http"]:  # loopback, no scheme given
+            plain = f"http://{self.hostport}"
+            if self._answers_as_registry(plain):
+                return plain
+            if not self._speaks_tls():
+                schemes = ["http"]  # a plain-HTTP server: the system's CAs are never loaded
         for position, scheme in enumerate(schemes):
             base = f"{scheme}://{self.hostport}"
             try:
@@ -421,6 +431,22 @@ class Transport:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _answers_as_registry(self, base: str) -> bool:
+        """Does ``base`` answer the API's version check over plain HTTP as a registry does (GET
+        /v2/: 200, or 401 asking for credentials; distribution-spec, "Determining support")?
+
+        Asked first, before any TLS, of a loopback registry only: the request carries no
+        credentials and never leaves the host, and a server that speaks TLS cannot answer it as a
+        registry (Go's TLS server answers a plain request with 400, others close the connection),
+        so TLS is still used wherever it is spoken. A plain-HTTP registry, the usual loopback one,
+        then costs one request instead of a TLS handshake and the ssl module's import."""
+        try:
+            response = self._request("GET", base + "/v2/")
+        except (Transient, RegistryUnreachable):
+            return False
+        response.drain(SMALL_BODY)
+        return response.status in (200, 401)
+
     def _speaks_tls(self) -> bool:
         """Whether the registry completes a TLS handshake (registry/http.py's ``speaks_tls``)."""
         parts = urlsplit(f"https://{self.hostport}")
@@ -431,6 +457,12 @@ class Transport:
 
     def close(self) -> None:
         self.http.close()
+
+
+def is_tls_error(error: Exception) -> bool:
+    """A failed handshake or certificate check (only a connection that tried TLS can raise one)."""
+    ssl = sys.modules.get("ssl")  # start-up: not imported just to ask; never loaded means no TLS
+    return ssl is not None and isinstance(error, ssl.SSLError | ssl.CertificateError)
 
 
 def tls_failure(hostport: str, error: Exception) -> RegistryUnreachable:
@@ -463,6 +495,8 @@ def parse_retry_after(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # start-up: ~6 ms, only for a Retry-After given as a date
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
