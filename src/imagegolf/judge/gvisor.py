@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import struct
 
+from imagegolf.elf.spec import ELFCLASS64, ELFDATA2LSB, EV_CURRENT, FileType, Machine, SegmentType
 from imagegolf.judge.host import MACHINE_NAMES
 
 SOURCE = "gVisor pkg/sentry/loader/elf.go"
 EI_NIDENT = 16
-ELFCLASS64, ELFDATA2LSB, EV_CURRENT = 2, 1, 1
 EHDR64_SIZE = 64
 PHDR64_SIZE = 56
 MAX_PHDR_TABLE = 4096  # maxTotalPhdrSize: one page
-EM_386, EM_X86_64, EM_AARCH64 = 3, 62, 183
-ET_EXEC, ET_DYN = 2, 3
-PT_LOAD = 1
+EM_386, EM_X86_64, EM_AARCH64 = Machine.EM_386, Machine.EM_X86_64, Machine.EM_AARCH64
+ET_EXEC, ET_DYN = FileType.ET_EXEC, FileType.ET_DYN
+PT_LOAD = SegmentType.PT_LOAD
 # The machine gVisor's kernel runs on each host architecture (`uname -m`): arch.Host, no emulation.
 HOST_MACHINE = {"x86_64": EM_X86_64, "aarch64": EM_AARCH64}
 

@@ -12,21 +12,22 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagegolf.elf.spec import Machine
 from imagegolf.images.host import NATIVE_MACHINES, native_platforms
 from imagegolf.platform import Platform
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
-MACHINE_NAMES = {
-    3: "i386",
-    8: "MIPS",
-    20: "PowerPC",
-    21: "PowerPC64",
-    22: "s390",
-    40: "ARM",
-    62: "x86-64",
-    183: "AArch64",
-    243: "RISC-V",
-    258: "LoongArch",
+MACHINE_NAMES: dict[int, str] = {  # human names, for messages
+    Machine.EM_386: "i386",
+    Machine.EM_MIPS: "MIPS",
+    Machine.EM_PPC: "PowerPC",
+    Machine.EM_PPC64: "PowerPC64",
+    Machine.EM_S390: "s390",
+    Machine.EM_ARM: "ARM",
+    Machine.EM_X86_64: "x86-64",
+    Machine.EM_AARCH64: "AArch64",
+    Machine.EM_RISCV: "RISC-V",
+    Machine.EM_LOONGARCH: "LoongArch",
 }
 
 

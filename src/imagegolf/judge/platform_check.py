@@ -8,12 +8,12 @@ runs through qemu-user, whose loader also checks EI_CLASS and EI_DATA, so those 
 
 from __future__ import annotations
 
+from imagegolf.elf.spec import ELF_MAGIC, Machine
 from imagegolf.errors import BadInputError
 from imagegolf.judge.host import MACHINE_NAMES, Host
 from imagegolf.platform import ARCHES, Arch, Platform
 
-ELF_MAGIC = b"\x7fELF"
-EM_486 = 6  # accepted by the kernel's ia32 loader beside EM_386 (elf_check_arch_ia32)
+EM_486 = Machine.EM_486  # accepted by the kernel's ia32 loader beside EM_386 (elf_check_arch_ia32)
 
 
 def check_platform(declared: Platform, asked: bool, entry: str | None, head: bytes, host: Host) -> None:
