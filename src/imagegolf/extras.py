@@ -8,7 +8,6 @@ build, push, pull, inspect, explain and run. Each extra below is one of pyprojec
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable, Mapping
 from enum import Enum
 
@@ -60,6 +59,8 @@ def missing_modules(extras: Iterable[Extra]) -> tuple[str, ...]:
 
 
 def _importable(module: str) -> bool:
+    import importlib.util  # only for a command that needs an extra: `build` starts without it
+
     try:
         return importlib.util.find_spec(module) is not None
     except ImportError:  # a finder that refuses the module

@@ -105,3 +105,31 @@ def test_the_entrants_commands_import_only_what_they_use(
         [sys.executable, "-c", program, disassembles], capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines()[-1] == "HEAVY=", done.stdout
+
+
+# What `imagegolf build -o` starts without (bench/cli_speed.py times it against `podman build`):
+# the SOURCE resolver with image references and registry access (build reads no SOURCE), the
+# identification of a program (explain's), the choice of an image from an index and the readers
+# of stored images, and pathlib (with urllib.parse and ipaddress: the dual tar is written with os).
+BUILD_LEAVES_OUT = (
+    "pathlib",
+    "imagegolf.ref",
+    "imagegolf.images.source",
+    "imagegolf.images.access",
+    "imagegolf.elf.identification",
+    "imagegolf.oci.resolve",
+    "imagegolf.store.read",
+    "imagegolf.registry",
+)
+
+
+def test_build_starts_without_what_it_does_not_use(tmp_path: Path) -> None:
+    program = (
+        "import sys\n"
+        "from imagegolf.cli.main import main\n"
+        f"status = main(['build', '-o', {str(tmp_path / 'x.tar')!r}, 'a message'])\n"
+        f"loaded = [m for m in {BUILD_LEAVES_OUT!r} if m in sys.modules]\n"
+        "print('STATUS', status, 'LOADED=' + ','.join(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "STATUS 0 LOADED=", done.stdout

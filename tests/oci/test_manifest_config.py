@@ -13,7 +13,8 @@ from imagegolf.oci.canonical import canonical_json
 from imagegolf.oci.config import build_config, parse_config
 from imagegolf.oci.descriptor import Descriptor
 from imagegolf.oci.limits import Caps
-from imagegolf.oci.manifest import build_index, build_manifest, choose_manifest, parse_index, parse_manifest
+from imagegolf.oci.manifest import build_index, build_manifest, parse_index, parse_manifest
+from imagegolf.oci.resolve import choose_manifest
 from imagegolf.platform import LINUX_386, LINUX_AMD64, LINUX_ARM64
 
 DIFF_ID = Digest.of(b"layer")

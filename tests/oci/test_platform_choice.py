@@ -8,7 +8,8 @@ from imagegolf.digest import Digest
 from imagegolf.errors import BadInputError, UsageError
 from imagegolf.oci import media
 from imagegolf.oci.descriptor import Annotations, Descriptor
-from imagegolf.oci.manifest import build_index, choose_manifest, parse_index
+from imagegolf.oci.manifest import build_index, parse_index
+from imagegolf.oci.resolve import choose_manifest
 from imagegolf.platform import LINUX_386, LINUX_AMD64, LINUX_ARM64, LINUX_ARM_V7, Platform
 
 ATTESTATION = (("vnd.docker.reference.digest", "sha256:" + "a" * 64),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-from pathlib import Path
 from typing import Any
 
 from imagegolf import elf, oci
@@ -200,7 +199,7 @@ def _run_strategy(args: argparse.Namespace, ctx: Context, message: bytes) -> int
 def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tuple[str, list[str]]:
     """Where the image went, and command lines that run it from there, each working as printed."""
     if args.push:
-        # Start-up speed: the registry adapter (http.client, ssl) only for --push.
+        # Start-up speed: the registry adapter (sockets, threads) only for --push.
         from imagegolf.cli.push import push
 
         pushed = push(args, ctx, image, args.push)
@@ -208,9 +207,9 @@ def _write(args: argparse.Namespace, image: oci.ImageGroup, ctx: Context) -> tup
     if args.load:
         return _load(args, image, ctx)
     if args.oci_dir:
-        where = str(write_layout(image, Path(args.oci_dir), args.name))
+        where = str(write_layout(image, args.oci_dir, args.name))
         return where, [f"imagegolf run {shlex.quote(where)}"]
-    where = str(write_tar(image, Path(args.output or "image.tar"), args.name))
+    where = write_tar(image, args.output or "image.tar", args.name)
     tar, name = shlex.quote(where), shlex.quote(args.name)
     return where, [f"imagegolf run {tar}", f"podman load -i {tar} && podman run --rm {name}"]
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from imagegolf.cli.context import Context
 from imagegolf.errors import UsageError
-from imagegolf.images.access import RegistryAccess
 from imagegolf.images.host import host_wanted
-from imagegolf.images.source import SOURCE_HELP, resolve
-from imagegolf.oci.image import Image
 from imagegolf.platform import Platform, Wanted
+
+if TYPE_CHECKING:
+    from imagegolf.images.access import RegistryAccess
+    from imagegolf.oci.image import Image
+
+# Start-up speed (bench/cli_speed.py): the SOURCE resolver and the registry access it builds on
+# (image references, the registry client's settings) are imported by the functions that use them,
+# so that `build`, which reads no SOURCE, does not load them.
 
 DEFAULT_MESSAGE = "hello IDBS engineering"
 PLATFORM_HELP = (
@@ -26,6 +32,8 @@ PLATFORM_HELP = (
 
 def add_source_argument(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
     """SOURCE (or SOURCE…): what :func:`imagegolf.images.source.resolve` reads."""
+    from imagegolf.images.source import SOURCE_HELP
+
     if several:
         parser.add_argument("sources", nargs="+", metavar="SOURCE", help=SOURCE_HELP)
     else:
@@ -34,6 +42,8 @@ def add_source_argument(parser: argparse.ArgumentParser, *, several: bool = Fals
 
 def read_source(args: argparse.Namespace, ctx: Context) -> Image:
     """SOURCE, ``--platform`` and the registry options as the image they name (images.source)."""
+    from imagegolf.images.source import resolve
+
     return resolve(args.source, parse_wanted(args.platform), registry_access(args, ctx))
 
 
@@ -63,6 +73,8 @@ def add_registry_arguments(parser: argparse.ArgumentParser) -> None:
 def registry_access(args: argparse.Namespace, ctx: Context) -> RegistryAccess:
     """The registry options of ``args`` as a :class:`RegistryAccess` (reads stdin for
     ``--password-stdin``)."""
+    from imagegolf.images.access import RegistryAccess
+
     password = None
     if getattr(args, "password_stdin", False):
         password = ctx.stdin.readline().rstrip("\r\n")

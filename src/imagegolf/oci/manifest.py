@@ -145,61 +145,6 @@ def _normalized(platform: Platform) -> Platform:
 ATTESTATION_ANNOTATION = "vnd.docker.reference.type"  # BuildKit: "attestation-manifest"
 
 
-@dataclass(frozen=True)
-class Choice:
-    """The index entry taken, and the sentence that says why (shown with the judgement)."""
-
-    descriptor: Descriptor
-    why: str
-    among: int = 1  # entries it was chosen from (images and attestation manifests)
-
-    @property
-    def made(self) -> bool:
-        """Whether there was anything to choose from (more than the one entry)."""
-        return self.among > 1
-
-
-def choose_manifest(index: Index, wanted: Sequence[Platform] = ()) -> Choice:
-    """The entry Docker would pull: the first of the ``wanted`` platforms (in order of
-    preference) the index holds, first such entry in index order. Without ``wanted``, the only
-    image of the index. Attestation manifests (BuildKit's, ``unknown/unknown``) are never chosen."""
-    images: list[Descriptor] = []
-    skipped = 0
-    for entry in index.manifests:
-        if entry.media_type not in media.MANIFESTS | media.INDEXES or entry.digest in {
-            d.digest for d in images
-        }:
-            continue  # a layout may name one image several times
-        if is_attestation(entry):
-            skipped += 1
-            continue
-        images.append(entry)
-    described = ", ".join(str(d.platform) for d in images if d.platform) or "none described"
-    also = f"; {skipped} attestation manifest{'s' if skipped != 1 else ''} never chosen" if skipped else ""
-    if not images:
-        raise BadInputError(f"the index holds no image, only {skipped} attestation manifest(s)")
-    if not wanted:
-        if len(images) == 1:
-            return Choice(images[0], f"the only image of the index{also}", len(images) + skipped)
-        raise BadInputError(
-            f"the index holds {len(images)} images ({described})", hint="name the platform to take"
-        )
-    among = len(images) + skipped
-    for platform in wanted:
-        for descriptor in images:
-            if descriptor.platform is not None and platform_matches(platform, descriptor.platform):
-                others = [str(d.platform) for d in images if d is not descriptor and d.platform]
-                holds = f"; it also holds {', '.join(others)}" if others else ""
-                rank = "the platform wanted" if len(wanted) == 1 else (
-                    f"the first of the wanted platforms ({', '.join(str(w) for w in wanted)}) it holds"
-                )
-                return Choice(descriptor, f"{descriptor.platform}: {rank}{holds}{also}", among)
-    if len(images) == 1 and images[0].platform is None:
-        return Choice(images[0], f"the index's one image, which names no platform{also}", 1 + skipped)
-    asked = ", ".join(str(w) for w in wanted)
-    raise BadInputError(f"no image for {asked} in the index (it has: {described})")
-
-
 def is_attestation(entry: Descriptor) -> bool:
     """BuildKit's attestation manifests (provenance, SBOM): in an index, never an image to run."""
     if entry.annotation(ATTESTATION_ANNOTATION) == "attestation-manifest":

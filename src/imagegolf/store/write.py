@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from imagegolf.digest import Digest
 from imagegolf.errors import BadInputError, OutputError
@@ -15,6 +16,14 @@ from imagegolf.oci.manifest import build_index, parse_index
 from imagegolf.oci.multi import ImageGroup, top_descriptor
 from imagegolf.oci.tar_entry import TarEntry
 from imagegolf.oci.tar_write import write_tar
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# Start-up speed (bench/cli_speed.py): the dual tar, what `imagegolf build -o` writes, is written
+# with os and os.path, and given back as it was named; pathlib (which imports urllib.parse and
+# ipaddress, ~3 ms) is imported only to write a layout directory.
+PathT = TypeVar("PathT", str, "Path")  # what the caller named the file with, given back
 
 
 def dual_tar_bytes(image: ImageGroup, name: str, *, extra: Mapping[Digest, bytes] | None = None) -> bytes:
@@ -29,27 +38,33 @@ def dual_tar_bytes(image: ImageGroup, name: str, *, extra: Mapping[Digest, bytes
 
 
 def write_dual_tar(
-    image: ImageGroup, path: str | Path, name: str, *, extra: Mapping[Digest, bytes] | None = None
-) -> Path:
-    """Write the dual archive to ``path`` (replacing it atomically); returns the path."""
-    target = Path(path)
+    image: ImageGroup, path: PathT, name: str, *, extra: Mapping[Digest, bytes] | None = None
+) -> PathT:
+    """Write the dual archive to ``path`` (replacing it atomically); returns ``path`` as given."""
+    target = os.fspath(path)
     _require_parent(target)
-    if target.is_dir():
+    directory, file_name = os.path.split(target)
+    if os.path.isdir(target) or not file_name:
         raise OutputError(f"cannot write the archive to {target}: it is a directory", hint="name a .tar file")
-    temporary = target.with_name(f".{target.name}.part")
+    data = dual_tar_bytes(image, name, extra=extra)
+    temporary = os.path.join(directory, f".{file_name}.part")
     try:
-        temporary.write_bytes(dual_tar_bytes(image, name, extra=extra))
+        with open(temporary, "wb") as out:
+            out.write(data)
         os.replace(temporary, target)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise OutputError(f"cannot write {target}: {error.strerror}") from None
-    return target
+    return path
 
 
 def write_oci_dir(
     image: ImageGroup, path: str | Path, name: str, *, extra: Mapping[Digest, bytes] | None = None
 ) -> Path:
     """Write (or add to) an OCI layout directory; an image already there under ``name`` is replaced."""
+    from pathlib import Path  # see PathT: only the layout directory needs it
+
     root = Path(path)
     _require_parent(root)
     if root.exists() and not root.is_dir():
@@ -86,9 +101,9 @@ def _merged_index(index_path: Path, image: ImageGroup, name: str) -> bytes:
     return build_index([*kept, ours])
 
 
-def _require_parent(path: Path) -> None:
-    parent = path.absolute().parent
-    if not parent.is_dir():
+def _require_parent(path: str | os.PathLike[str]) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
         raise OutputError(f"cannot write {path}: directory {parent} does not exist", hint="create it first")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {path}: directory {parent} is not writable")
