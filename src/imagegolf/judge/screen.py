@@ -21,8 +21,8 @@ from imagegolf.judge.platform_check import check_platform
 from imagegolf.judge.rootfs import RUNTIME_TREES, Node, RootFS
 from imagegolf.judge.verdict import Judgement, Verdict
 from imagegolf.oci import media
+from imagegolf.oci.filesystem import file_data
 from imagegolf.oci.image import Image
-from imagegolf.oci.layer_read import layer_entries
 from imagegolf.oci.limits import Budget, Caps, check_cap
 from imagegolf.oci.manifest import parse_index, platform_matches
 from imagegolf.oci.metrics import SizeMetrics, size_metrics
@@ -245,9 +245,4 @@ def _xattr_notes(root: RootFS) -> list[str]:
 
 def _file_head(image: Image, node: Node, caps: Caps, budget: Budget) -> bytes:
     """The first bytes of one file of one layer, read again from that layer's stream."""
-    descriptor = image.manifest.layers[node.layer]
-    blob = image.layers[node.layer]
-    for entry in layer_entries(blob, descriptor.media_type, caps=caps, budget=budget, keep_data=True):
-        if entry.path == node.entry.path and entry.data is not None:
-            return entry.data[:HEAD_BYTES]
-    return b""
+    return (file_data(image, node, caps=caps, budget=budget) or b"")[:HEAD_BYTES]
