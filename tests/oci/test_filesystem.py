@@ -9,10 +9,10 @@ from imagegolf.digest import Digest
 from imagegolf.oci import entry_file, image_filesystem, media
 from imagegolf.oci.config import build_config, parse_config
 from imagegolf.oci.descriptor import Descriptor
-from imagegolf.oci.filesystem import Filesystem
+from imagegolf.oci.filesystem import Filesystem, file_data
 from imagegolf.oci.image import Image
 from imagegolf.oci.manifest import build_manifest, parse_manifest
-from imagegolf.oci.tar_entry import OPAQUE, WHITEOUT, TarEntry
+from imagegolf.oci.tar_entry import DIRECTORY, OPAQUE, WHITEOUT, TarEntry
 from imagegolf.oci.tar_write import write_tar
 from imagegolf.platform import LINUX_AMD64
 
@@ -68,7 +68,7 @@ def test_directories_merge_and_a_lower_file_under_an_upper_entry_becomes_a_direc
         [E.directory("d", mode=0o755), E.file("f/inside", b"3")],
     )
     assert set(tree.nodes) == {"d", "d/x", "f/inside"}
-    assert tree.nodes["d"].entry.mode == 0o755 and tree.is_dir("f")
+    assert tree.nodes["d"].entry.mode == 0o755 and tree.is_dir("f") and tree.implicit_dirs() == {"f"}
 
 
 def test_a_hard_link_sets_the_owner_and_mode_of_the_file_it_shares() -> None:
@@ -103,3 +103,49 @@ def test_entry_file_whited_out_or_hidden_is_none() -> None:
 def test_entry_file_follows_a_hard_link_and_is_none_for_a_directory() -> None:
     assert entry_file(image([E.file("b", b"data"), E.hardlink("a", "b")])) == ("a", b"data")
     assert entry_file(image([E.file("a", b"low")], [E.directory("a")])) is None
+
+
+# Found by the differential test against dockerd and podman (tests/oci/test_filesystem_engines.py).
+
+
+def test_a_whiteout_or_opaque_marker_makes_its_parent_directory_in_its_layer() -> None:
+    # moby and containers/storage Unpack MkdirAll a missing parent in the layer's own directory
+    # (0755 root:root); overlayfs shows that directory over a lower file at the same path.
+    tree = stacked([E.file("f", b"1")], [E("f/x", WHITEOUT), E("n/d", OPAQUE)])
+    assert not tree.nodes and tree.implicit_dirs() == {"f", "n", "n/d"}
+    assert all(tree.is_dir(p) and tree.made_dirs[p].entry.mode == 0o755 for p in ("f", "n", "n/d"))
+
+
+def test_a_directory_made_for_entries_stays_when_they_are_whited_out() -> None:
+    tree = stacked([E.file("d/x", b"1")], [E("d/x", WHITEOUT)])
+    assert not tree.nodes and tree.implicit_dirs() == {"d"} and tree.is_dir("d")
+
+
+def test_a_made_directory_hides_the_mode_and_owner_of_a_lower_directory() -> None:
+    tree = stacked([E("d", DIRECTORY, mode=0o700, uid=1000, gid=1000)], [E.file("d/x", b"1")])
+    assert "d" not in tree.nodes
+    made = tree.made_dirs["d"]
+    assert (made.entry.kind, made.entry.mode, made.entry.uid, made.layer) == (DIRECTORY, 0o755, 0, 1)
+
+
+def test_a_hard_link_keeps_its_file_when_an_upper_layer_whites_out_or_replaces_the_target() -> None:
+    lower = [E.file("a", b"old", mode=0o640), E.hardlink("b", "a", mode=0o600), E.file("c", b"x")]
+    img = image(lower, [whiteout("a")])
+    tree = image_filesystem(img)
+    node = tree.file_node("b")
+    assert node is not None and node.layer == 0 and node.entry.mode == 0o600
+    assert file_data(img, node) == b"old"
+    replaced = image(lower, [E.file("a", b"new")])
+    tree = image_filesystem(replaced)
+    node = tree.file_node("b")
+    assert node is not None and file_data(replaced, node) == b"old"
+    assert entry_file(image(lower, [whiteout("a")], entrypoint=["/b"])) == ("b", b"old")
+
+
+def test_a_whiteout_under_a_lower_symlink_makes_a_directory_over_it() -> None:
+    # dockerd and podman unpack the layer into its own directory: the whiteout's parent is made
+    # there and hides the lower symlink; the linked directory keeps its files.
+    lower = [E.directory("u"), E.file("u/foo", b"1"), E.symlink("q", "u")]
+    for upper in ([E("q/foo", WHITEOUT)], [E("q", OPAQUE)]):
+        tree = stacked(lower, upper)
+        assert set(tree.nodes) == {"u", "u/foo"} and tree.implicit_dirs() == {"q"}

@@ -17,11 +17,18 @@ image's files needs them (the judge's screen, ``explain``, the contest's detail 
 - an entry replaces what a lower layer holds at its path unless both are directories (moby
   UnpackLayer: ``if !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) { os.RemoveAll(path) }``), so
   a file or link over a lower directory hides everything in it;
-- an entry under a lower layer's file replaces that file with a directory, as the engines'
-  MkdirAll after the RemoveAll leaves it; under a symlink the engines would follow the link:
-  that is a refusal for the judge (``on_entry``), and the view keeps the entry at its own path;
+- every layer is unpacked into a directory of its own, and a parent its tar does not name is
+  made there (0755 root:root, ``MADE_DIR_MODE``) for its entries, whiteouts and opaque markers
+  alike: that directory replaces a lower file or symlink at its path, hides the mode and owner
+  of a lower directory, and stays when what was below it is whited out later. Under a lower
+  symlink that is what dockerd and podman show; an unpacker writing into the merged tree would
+  follow the link instead, so the judge refuses such entries (``on_entry``);
 - a hard link's header sets the owner and mode of the inode it shares (moby createTarFile:
-  Lchown, then Chmod, on the link path).
+  Lchown, then Chmod, on the link path), and the inode outlives its first path: a link keeps
+  the file's content when a layer above whites out or replaces the path it was linked to.
+
+tests/oci/test_filesystem_engines.py checks this view against dockerd and podman themselves on
+generated images.
 """
 
 from __future__ import annotations
@@ -33,9 +40,14 @@ from dataclasses import dataclass, replace
 from imagegolf.oci.image import Image
 from imagegolf.oci.layer_read import layer_entries
 from imagegolf.oci.limits import DEFAULT_CAPS, Budget, Caps
-from imagegolf.oci.tar_entry import DIRECTORY, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, TarEntry
+from imagegolf.oci.tar_entry import DIRECTORY, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, TarEntry
 
 MAX_SYMLINK_HOPS = 40  # Linux's MAXSYMLINKS
+OPAQUE_NAME = ".wh..wh..opq"
+# The mode and owner of a parent directory a layer does not name: moby and containers/storage
+# Unpack (pkg/archive/archive.go) make it with ``idtools.MkdirAllAndChownNew(parentPath, 0777,
+# rootIDs)``, 0755 root:root under the daemons' umask 022 (dockerd and podman both show it).
+MADE_DIR_MODE = 0o755
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,13 @@ class Filesystem:
     """Paths of the merged layers, relative to the root (``bin/busybox``; ``""`` is the root)."""
 
     def __init__(self) -> None:
-        self.nodes: dict[str, Node] = {}
-        self._implicit_dirs: set[str] | None = None
+        self.nodes: dict[str, Node] = {}  # what the layers' entries put there
+        # Directories no entry names, made by the engine for what a layer holds below them (see
+        # _make_parents): path -> a DIRECTORY node of mode MADE_DIR_MODE, owned by root.
+        self.made_dirs: dict[str, Node] = {}
+        # Files no longer at their path (whited out, replaced) that a hard link of their own layer
+        # still shares: (layer, path) -> node. The inode lives on under the link's name.
+        self._detached: dict[tuple[int, str], Node] = {}
 
     def add_layer(self, layer: int, entries: Iterable[TarEntry], on_entry: EntryCheck | None = None) -> None:
         """Stack one layer (numbered from 0, bottom first) on the ones added before."""
@@ -66,49 +83,80 @@ class Filesystem:
         covered = {e.path for e in listed if e.kind not in (DIRECTORY, WHITEOUT, OPAQUE)}
         if hidden or opaque or covered:
             for path in [p for p, node in self.nodes.items() if node.layer < layer]:
+                if path in self.nodes and _hidden_by(path, hidden, opaque, covered):
+                    self._remove(path)
+            for path in [p for p, node in self.made_dirs.items() if node.layer < layer]:
                 if _hidden_by(path, hidden, opaque, covered):
-                    del self.nodes[path]
+                    del self.made_dirs[path]
         for entry in listed:
-            if entry.kind in (WHITEOUT, OPAQUE):
+            if entry.kind == WHITEOUT:
+                self._make_parents(entry.path, layer)
+                continue
+            if entry.kind == OPAQUE:
+                # moby and containers/storage create the marker's directory (MkdirAll of the
+                # marker's parent) before the overlay whiteout converter marks it opaque.
+                self._make_parents(entry.path + "/" + OPAQUE_NAME, layer)
                 continue
             if on_entry is not None:
                 on_entry(self, layer, entry)
-            self._replace_file_parents(entry.path, layer)
+            self._make_parents(entry.path, layer)
+            self.made_dirs.pop(entry.path, None)
+            if entry.path in self.nodes:
+                self._remove(entry.path)
             self.nodes[entry.path] = Node(entry, layer)
             if entry.kind == HARDLINK:
-                self._share_inode(entry)
-        self._implicit_dirs = None
+                self._share_inode(entry, layer)
 
-    def _replace_file_parents(self, path: str, layer: int) -> None:
-        """A lower layer's non-directory where this entry needs a directory is replaced by one."""
+    def _make_parents(self, path: str, layer: int) -> None:
+        """The directories above ``path``, as the engine's MkdirAll leaves them in this layer.
+
+        dockerd (overlay2) and podman (overlay) unpack a layer into a directory of its own with
+        pkg/archive Unpack, which makes a missing parent there before each entry ("ensure that
+        the parent directory exists": ``os.Lstat``, then ``idtools.MkdirAllAndChownNew(parentPath,
+        0777, rootIDs)``, in moby's and containers/storage's archive.go), so a parent the layer
+        names no entry for is still a directory of this layer, 0755 root:root (``MADE_DIR_MODE``).
+        overlayfs shows it over a lower layer's file or symlink at that path (a directory hides a
+        lower non-directory), and merges it with a lower directory, whose mode and owner it hides
+        (the upper's show). Under a lower symlink that is the engines' reading: the judge refuses
+        such entries (``on_entry``) because an unpacker that writes into the merged tree would
+        follow the link instead.
+        """
         parts = path.split("/")
         for end in range(1, len(parts)):
             parent = "/".join(parts[:end])
-            node = self.nodes.get(parent)
-            if node is not None and node.entry.kind not in (DIRECTORY, SYMLINK) and node.layer < layer:
-                del self.nodes[parent]
+            node = self.nodes.get(parent) or self.made_dirs.get(parent)
+            if node is not None and node.layer == layer:
+                continue  # a directory of this layer already (the layer reader refuses others)
+            if parent in self.nodes:
+                self._remove(parent)
+            self.made_dirs[parent] = Node(TarEntry(parent, DIRECTORY, 0, MADE_DIR_MODE), layer)
 
-    def _share_inode(self, link: TarEntry) -> None:
-        target = self.file_node(link.linkname)
+    def _remove(self, path: str) -> None:
+        """Take ``path`` out of the tree; a file keeps living for the hard links that share it."""
+        node = self.nodes.pop(path)
+        if node.entry.kind in (FILE, HARDLINK):
+            self._detached[(node.layer, path)] = node
+
+    def _share_inode(self, link: TarEntry, layer: int) -> None:
+        target = self._linked(link.linkname, layer)
         if target is not None:
             shared = replace(target.entry, mode=link.mode, uid=link.uid, gid=link.gid)
-            self.nodes[target.entry.path] = Node(shared, target.layer)
+            updated = Node(shared, target.layer)
+            if self.nodes.get(target.entry.path) is target:
+                self.nodes[target.entry.path] = updated
+            else:
+                self._detached[(target.layer, target.entry.path)] = updated
 
     def implicit_dirs(self) -> set[str]:
-        """Directories that exist because entries lie under them (tars may omit directory entries)."""
-        if self._implicit_dirs is None:
-            dirs: set[str] = set()
-            for name in self.nodes:
-                parts = name.split("/")
-                dirs.update("/".join(parts[:end]) for end in range(1, len(parts)))
-            self._implicit_dirs = dirs
-        return self._implicit_dirs
+        """Directories that exist because something of a layer lies under them (tars may omit
+        directory entries; whiteouts and opaque markers make their parents too)."""
+        return set(self.made_dirs)
 
     def is_dir(self, path: str) -> bool:
         node = self.nodes.get(path)
         if node is not None:
             return node.entry.kind == DIRECTORY
-        return path == "" or path in self.implicit_dirs()
+        return path == "" or path in self.made_dirs
 
     def resolve(self, path: str, *, follow_last: bool = True) -> str | None:
         """Where ``path`` leads inside the image (symlinks followed with chroot semantics), or None."""
@@ -145,8 +193,16 @@ class Filesystem:
         for _ in range(MAX_SYMLINK_HOPS):
             if node is None or node.entry.kind != HARDLINK:
                 return node
-            node = self.nodes.get(node.entry.linkname)
+            node = self._linked(node.entry.linkname, node.layer)
         return None
+
+    def _linked(self, path: str, layer: int) -> Node | None:
+        """The node a hard link of ``layer`` names: always of the same layer (the layer reader
+        refuses others), still at its path or detached from it by a layer above."""
+        node = self.nodes.get(path)
+        if node is not None and node.layer == layer:
+            return node
+        return self._detached.get((layer, path))
 
 
 def _hidden_by(path: str, hidden: set[str], opaque: set[str], covered: set[str]) -> bool:
