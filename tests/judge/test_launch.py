@@ -193,6 +193,14 @@ def test_a_hard_link_header_sets_the_mode_and_owner_of_the_file_it_shares() -> N
             "through the symlink",
         ),
         (
+            [tar_layer(member("x", kind=tarfile.SYMTYPE, link="/etc")), tar_layer(member("x/.wh.passwd"))],
+            "whites out /x/passwd through the symlink /x -> /etc",
+        ),
+        (
+            [tar_layer(member("x", kind=tarfile.SYMTYPE, link="/etc")), tar_layer(member("x/.wh..wh..opq"))],
+            "marks opaque /x/.wh..wh..opq through the symlink /x -> /etc",
+        ),
+        (
             [tar_layer(member("f", b"1")), tar_layer(member("h", kind=tarfile.LNKTYPE, link="f"))],
             r"\(`h`\) is a hard link to /f, which is not a file earlier in the same layer",
         ),

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from imagegolf.errors import BadInputError
-from imagegolf.oci.filesystem import EntryCheck, Filesystem, Node
+from imagegolf.oci.filesystem import OPAQUE_NAME, EntryCheck, Filesystem, Node
 from imagegolf.oci.tar_entry import (
     BLOCK_DEVICE,
     CHAR_DEVICE,
     DIRECTORY,
     FIFO,
     HARDLINK,
+    OPAQUE,
     SYMLINK,
+    WHITEOUT,
     TarEntry,
 )
 
@@ -43,6 +45,12 @@ class RootFS(Filesystem):
 
     def add_layer(self, layer: int, entries: Iterable[TarEntry], on_entry: EntryCheck | None = None) -> None:
         """Check and stack one layer as overlayfs does (image-spec layer.md, "Whiteouts")."""
+        listed = list(entries)
+        for entry in listed:  # checked against the layers below, before this one is stacked
+            if entry.kind == WHITEOUT:
+                self._check_parents(entry.path, layer, "whites out")
+            elif entry.kind == OPAQUE:
+                self._check_parents(f"{entry.path}/{OPAQUE_NAME}", layer, "marks opaque")
 
         def check(tree: Filesystem, number: int, entry: TarEntry) -> None:
             check_entry(entry, number + 1)
@@ -52,11 +60,15 @@ class RootFS(Filesystem):
             if on_entry is not None:
                 on_entry(tree, number, entry)
 
-        super().add_layer(layer, entries, check)
+        super().add_layer(layer, listed, check)
 
-    def _check_parents(self, path: str, layer: int) -> None:
+    def _check_parents(self, path: str, layer: int, verb: str = "writes") -> None:
         """No entry may be written through a symlink (docs/judge.md #10), nor under a non-directory
-        of its own layer; a lower layer's file there is replaced by the view, as overlayfs shows it."""
+        of its own layer; a lower layer's file there is replaced by the view, as overlayfs shows it.
+
+        Whiteouts and opaque markers count as written: dockerd and podman make the directory they
+        lie in (a real directory over a lower symlink, which keeps what the link points to), but an
+        unpacker that writes into the merged tree would follow the link and delete there."""
         parts = path.split("/")
         for end in range(1, len(parts)):
             parent = "/".join(parts[:end])
@@ -65,7 +77,7 @@ class RootFS(Filesystem):
                 continue
             if node.entry.kind == SYMLINK:
                 raise BadInputError(
-                    f"layer {layer + 1} writes /{path} through the symlink /{parent} -> "
+                    f"layer {layer + 1} {verb} /{path} through the symlink /{parent} -> "
                     f"{node.entry.linkname}: a symlink escape, refused"
                 )
             if node.layer == layer:
