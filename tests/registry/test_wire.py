@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from imagegolf.registry.wire import (
     MAX_HEADERS,
+    MAX_INTERIM,
     MAX_LINE,
     Body,
     Buffered,
@@ -190,6 +191,7 @@ def test_the_caps_themselves_are_allowed() -> None:
         (b"HTTP/1.1 200 OK\r\nName : value\r\n\r\n", "invalid header line"),
         (b"HTTP/2 200\r\n\r\n", "status line"),
         (b"", "without an answer"),
+        (b"HTTP/1.1 103 Early Hints\r\n\r\n" * (MAX_INTERIM + 1) + b"HTTP/1.1 200 OK\r\n\r\n", "interim"),
     ],
 )
 def test_wire_refuses_what_rfc_9112_calls_broken(answer: bytes, why: str) -> None:

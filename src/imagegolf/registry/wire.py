@@ -32,6 +32,7 @@ MAX_LINE = 65536  # bytes in one line of a head or a chunk size (http.client's _
 # Lines after the status line, folded ones and the blank one that ends the head included (as
 # http.client counts its _MAXHEADERS: at most 99 fields); the same cap holds for a trailer.
 MAX_HEADERS = 100
+MAX_INTERIM = 16  # 1xx answers before the final one (RFC 9110 sets no limit; one is usual)
 RECV_SIZE = 64 * 1024
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2 token
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")  # a chunk size; 16 digits cover any size a disk holds
@@ -132,8 +133,9 @@ def request_head(method: str, target: str, host: str, fields: dict[str, str], bo
 
 
 def read_head(reader: Buffered) -> Head:
-    """The final answer's head, any interim (1xx) answers before it skipped."""
-    while True:
+    """The final answer's head, any interim (1xx) answers before it skipped (at most
+    :data:`MAX_INTERIM`: a server streaming them forever is refused, not followed)."""
+    for _ in range(MAX_INTERIM + 1):
         line = reader.readline()
         if not line:
             raise ProtocolError("the server closed the connection without an answer")
@@ -148,6 +150,7 @@ def read_head(reader: Buffered) -> Head:
         if status >= 200:
             reason = (matched.group(3) or b"").decode("latin-1").strip()
             return Head(version, status, reason, fields)
+    raise ProtocolError(f"the server sent more than {MAX_INTERIM} interim (1xx) answers")
 
 
 def _read_fields(reader: Buffered, where: str) -> tuple[tuple[str, str], ...]:
