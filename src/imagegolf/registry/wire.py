@@ -16,6 +16,10 @@ answer as broken, this reader refuses it (:class:`ProtocolError`) where http.cli
   lets ``int(…, 16)`` take ``0x10``, ``+1`` or ``1_0``);
 - a field line without a colon, or with whitespace before it (§5.1).
 
+An HTTP/1.0 answer keeps its connection only when its Connection field says ``keep-alive``
+(RFC 9112 §9.3); http.client also keeps it for a Keep-Alive or Proxy-Connection field alone. Closing
+a connection is always safe: this only costs a reconnect.
+
 Every interim (1xx) answer before the final one is skipped (RFC 9110 §15.2: "A client MUST be able
 to parse one or more 1xx responses received prior to a final response"); http.client skips only
 100 and returns any other 1xx as the answer.
