@@ -44,7 +44,7 @@ def ours(answer: bytes, method: str, recv_size: int = 7) -> Read:
     data = b""
     while piece := body.read(5):
         data += piece
-    return Read(head.status, head.reason, list(head.fields), data, body.keep_alive)
+    return Read(head.status, head.reason, list(head.headers.fields), data, body.keep_alive)
 
 
 class _Socket:

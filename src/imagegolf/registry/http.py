@@ -23,11 +23,10 @@ import select
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, overload
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from imagegolf.registry.wire import Body, Buffered, ProtocolError, read_head, request_head
+from imagegolf.registry.wire import Body, Buffered, Headers, ProtocolError, read_head, request_head
 
 if TYPE_CHECKING:
     import ssl
@@ -122,34 +121,6 @@ def address(host: str) -> str | bytes:
     return host.encode("ascii") if host.isascii() else host
 
 
-@dataclass(frozen=True)
-class Headers:
-    """An answer's header fields, looked up without regard to case; repeated fields are joined
-    with ", " (RFC 9110 §5.3), as requests did."""
-
-    fields: tuple[tuple[str, str], ...]
-
-    @overload
-    def get(self, name: str) -> str | None: ...
-
-    @overload
-    def get(self, name: str, default: str) -> str: ...
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        wanted = name.lower()
-        values = [value for key, value in self.fields if key.lower() == wanted]
-        return ", ".join(values) if values else default
-
-    def __getitem__(self, name: str) -> str:
-        found = self.get(name)
-        if found is None:
-            raise KeyError(name)
-        return found
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
-
-
 class Response:
     """One answer: status, reason, headers and its body, streamed. :meth:`close` when done (it
     hands a fully read connection back to the pool, and closes any other)."""
@@ -161,7 +132,7 @@ class Response:
         self.url = url
         self.status = head.status
         self.reason = head.reason
-        self.headers = Headers(head.fields)
+        self.headers: Headers = head.headers
         self.guard = guard
         self._body = Body(conn.reader, method, head)
         self._conn: Connection | None = conn

@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import overload
 
 MAX_LINE = 65536  # bytes in one line of a head or a chunk size (http.client's _MAXLINE)
 # Lines after the status line, folded ones and the blank one that ends the head included (as
@@ -98,15 +99,14 @@ class Buffered:
 
 
 @dataclass(frozen=True)
-class Head:
-    """An answer's status line and header fields (values decoded as ISO-8859-1, as http.client)."""
+class Headers:
+    """An answer's header fields (values decoded as ISO-8859-1, as http.client), looked up
+    without regard to case; repeated fields are joined with ", " (RFC 9110 §5.3), as requests did."""
 
-    version: int  # 10 for HTTP/1.0, 11 for HTTP/1.1 (and any later 1.x)
-    status: int
-    reason: str
     fields: tuple[tuple[str, str], ...]
 
     def values(self, name: str) -> list[str]:
+        """The value of every ``name`` field, in order."""
         wanted = name.lower()
         return [value for key, value in self.fields if key.lower() == wanted]
 
@@ -114,6 +114,35 @@ class Head:
         """The comma-separated list elements of every ``name`` field, lower case (RFC 9110 §5.6.1)."""
         items = (item.strip().lower() for value in self.values(name) for item in value.split(","))
         return [item for item in items if item]
+
+    @overload
+    def get(self, name: str) -> str | None: ...
+
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self.values(name)
+        return ", ".join(values) if values else default
+
+    def __getitem__(self, name: str) -> str:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+
+@dataclass(frozen=True)
+class Head:
+    """An answer's status line and header fields."""
+
+    version: int  # 10 for HTTP/1.0, 11 for HTTP/1.1 (and any later 1.x)
+    status: int
+    reason: str
+    headers: Headers
 
 
 def request_head(method: str, target: str, host: str, fields: dict[str, str], body: bytes | None) -> bytes:
@@ -153,7 +182,7 @@ def read_head(reader: Buffered) -> Head:
         fields = _read_fields(reader, "head")
         if status >= 200:
             reason = (matched.group(3) or b"").decode("latin-1").strip()
-            return Head(version, status, reason, fields)
+            return Head(version, status, reason, Headers(fields))
     raise ProtocolError(f"the server sent more than {MAX_INTERIM} interim (1xx) answers")
 
 
@@ -196,23 +225,23 @@ class Body:
         self._reader = reader
         self.length: int | None = None  # bytes left of a Content-Length body
         self._chunk = 0  # bytes left of the current chunk
-        coding = head.tokens("Transfer-Encoding")
+        coding = head.headers.tokens("Transfer-Encoding")
         if method == "HEAD" or head.status in (204, 304):
             self.kind = Framing.NONE
         elif coding:  # Transfer-Encoding overrides Content-Length (RFC 9112 §6.3 rule 3)
             self.kind = Framing.CHUNKED if coding[-1] == "chunked" else Framing.UNTIL_CLOSE
-        elif head.values("Content-Length"):
+        elif head.headers.values("Content-Length"):
             self.kind = Framing.LENGTH
             self.length = content_length(head)
         else:
             self.kind = Framing.UNTIL_CLOSE
         self.done = self.kind is Framing.NONE or self.length == 0
-        connection = head.tokens("Connection")
+        connection = head.headers.tokens("Connection")
         self.keep_alive = (
             self.kind is not Framing.UNTIL_CLOSE
             and "close" not in connection
             and (head.version >= 11 or "keep-alive" in connection)
-            and not (coding and head.values("Content-Length"))  # smuggling-shaped: close after it
+            and not (coding and head.headers.values("Content-Length"))  # smuggling-shaped: close after it
         )
 
     def read(self, limit: int) -> bytes:
@@ -261,7 +290,7 @@ class Body:
 def content_length(head: Head) -> int:
     """The one Content-Length of ``head`` (equal repeats allowed, RFC 9110 §8.6); anything else
     is an unrecoverable framing error (RFC 9112 §6.3 rule 5)."""
-    items = {item.strip() for value in head.values("Content-Length") for item in value.split(",")}
+    items = {item.strip() for value in head.headers.values("Content-Length") for item in value.split(",")}
     if len(items) != 1:
         raise ProtocolError(f"conflicting Content-Length values: {sorted(items)}")
     (item,) = items
